@@ -1,0 +1,1 @@
+"""Signing, keys, trust and residency policy, the Merkle log, certification and audit."""

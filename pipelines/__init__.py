@@ -1,0 +1,1 @@
+"""Pipeline graphs, options, the residency guard at launch, and the `kura` CLI."""

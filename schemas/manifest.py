@@ -1,0 +1,121 @@
+"""The corpus manifest (TOML): what a data steward declares when onboarding a corpus.
+
+Each stage's section is its own model in its own module; this file composes them. A bad manifest
+raises `ManifestError` with one line naming the field and what is wrong.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.dedup import DedupConfig
+from schemas.pii import PiiConfig
+from schemas.quality import QualityConfig
+
+MANIFEST_VERSION = "1"
+
+SourceFormat = Literal["jsonl", "text", "csv", "parquet"]
+Provider = Literal["onprem", "gcp", "aws", "azure"]
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message is one line for the steward."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Strict):
+    """Where bytes live: the claim the residency guard checks and the attestation records."""
+
+    provider: Provider
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    region: str = Field(min_length=1)
+
+
+class CorpusSection(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9-]+$", max_length=64)
+    member: str = Field(min_length=1)
+    license: str = Field(min_length=1)
+    sensitivity: Literal["public", "internal", "confidential", "restricted"]
+    language: str = "ja"
+
+
+class SourceSection(_Strict):
+    uri: str = Field(min_length=1, description="a path or glob, file://, gs:// or s3://")
+    format: SourceFormat
+    text_field: str = "text"
+    encoding: str = Field("auto", description="auto, or a Python codec name")
+    location: Location
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        if value != "auto":
+            try:
+                codecs.lookup(value)
+            except LookupError as exc:
+                raise ValueError(f"unknown codec {value!r}; use 'auto' or a codec name") from exc
+        return value
+
+
+class LimitsSection(_Strict):
+    max_record_bytes: int = Field(4_000_000, gt=0, description="larger records are rejected")
+
+
+class ShardsSection(_Strict):
+    target_bytes: int = Field(128 * 1024 * 1024, gt=0, description="input bytes per shard")
+    row_group_rows: int = Field(8192, gt=0)
+
+
+class Manifest(_Strict):
+    corpus: CorpusSection
+    sources: list[SourceSection] = Field(min_length=1)
+    limits: LimitsSection = LimitsSection()
+    shards: ShardsSection = ShardsSection()
+    quality: QualityConfig = QualityConfig()
+    dedup: DedupConfig = DedupConfig()
+    pii: PiiConfig = PiiConfig()
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def parse_manifest(data: dict, origin: str = "manifest") -> Manifest:
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ManifestError(f"{origin}: {_field_path(first['loc'])}: {msg}") from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest file; source paths stay as written (see `resolve_sources`)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest file") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    return parse_manifest(data, origin=str(path))
+
+
+def manifest_json_schema() -> dict:
+    return Manifest.model_json_schema()

@@ -1,0 +1,73 @@
+"""The run summary: one JSON file per run in the store, stating every conservation term.
+
+read = written + sum(rejected) + sum(duplicates). The run provenance record (lineage) carries the
+same counts; `kura audit verify` checks the sum.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.manifest import Location
+
+RUN_SUMMARY_VERSION = "1"
+
+InputStatus = Literal["ok", "empty", "unreadable", "binary"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputFile(_Frozen):
+    uri: str
+    sha256: str | None
+    bytes: int
+    encoding: str | None
+    records: int
+    status: InputStatus
+    location: Location
+
+
+class StoredFile(_Frozen):
+    """A file the run wrote, relative to the store root."""
+
+    path: str
+    sha256: str
+    rows: int
+    bytes: int
+
+
+class Counts(_Frozen):
+    read: int
+    written: int
+    rejected: dict[str, int] = Field(default_factory=dict, description="by step")
+    duplicates: dict[str, int] = Field(default_factory=dict, description="by kind")
+
+    def balanced(self) -> bool:
+        return self.read == (
+            self.written + sum(self.rejected.values()) + sum(self.duplicates.values())
+        )
+
+
+class RunSummary(_Frozen):
+    version: str = RUN_SUMMARY_VERSION
+    run_id: str
+    corpus_id: str
+    member: str
+    manifest_sha256: str
+    kura_version: str
+    runner: str
+    workers: int
+    started_at: str
+    finished_at: str
+    parameters: dict = Field(default_factory=dict)
+    inputs: list[InputFile]
+    counts: Counts
+    pii: dict[str, int] = Field(default_factory=dict, description="entities found, by type")
+    shards: list[StoredFile]
+    rejects: list[StoredFile]
+    duplicates: list[StoredFile] = Field(default_factory=list)
+    output_location: Location

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MANPAGES = SHARED / "data" / "manpages-ja.jsonl"
+
+
+@pytest.fixture(scope="session")
+def manpages_path() -> Path:
+    """The real man-page corpus in ../shared; tests that need it skip cleanly without it."""
+    if not MANPAGES.is_file():
+        pytest.skip("../shared/data/manpages-ja.jsonl is not present (fresh clone)")
+    return MANPAGES

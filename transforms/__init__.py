@@ -1,0 +1,1 @@
+"""Curation steps: pure functions over plain values, each with a thin Beam wrapper beside it."""
