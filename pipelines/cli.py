@@ -1,0 +1,214 @@
+"""The `kura` command line. User errors exit non-zero with one line naming what is at fault."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.options import RunnerChoice, RunnerOptionError
+from schemas.manifest import ManifestError, load_manifest
+from schemas.run import RunSummary
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="Kura (蔵): curate member corpora into certified Parquet shards with signed lineage.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+StoreOption = Annotated[
+    Path, typer.Option("--store", help="The Kura store directory.", envvar="KURA_STORE")
+]
+DEFAULT_STORE = Path("kura-store")
+
+
+class UserError(Exception):
+    """Exits with status 2 and this one-line message."""
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]kura:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [UserError, ManifestError, RunnerOptionError]
+    try:
+        from pipelines.guard import ResidencyViolation
+
+        errors.append(ResidencyViolation)
+    except ImportError:  # pragma: no cover - the guard ships with the lineage package
+        pass
+    return tuple(errors)
+
+
+def _progress_bytes(progress_dir: Path) -> int:
+    total = 0
+    for marker in progress_dir.glob("*.done"):
+        try:
+            total += int(marker.read_text() or 0)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _run_with_progress(plan, stages, runner: RunnerChoice, run_id: str) -> RunSummary:
+    """Run the pipeline in a worker thread while the main thread draws a progress bar.
+
+    The reading DoFn marks each finished file; reading, normalization, analysis, quality and
+    PII are fused, so bytes marked done have been through those steps. Dedup and writing follow.
+    """
+    from pipelines.curate import run_curation
+
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            result["summary"] = run_curation(plan, stages, runner, run_id=run_id)
+        except BaseException as exc:  # handed to the main thread
+            result["error"] = exc
+
+    progress_dir = plan.store.tmp(run_id) / "progress"
+    thread = threading.Thread(target=work, name="kura-pipeline", daemon=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
+        task = progress.add_task(f"curating {plan.corpus_id}", total=plan.total_bytes or 1)
+        thread.start()
+        while thread.is_alive():
+            done = _progress_bytes(progress_dir) if progress_dir.is_dir() else plan.total_bytes
+            progress.update(task, completed=done)
+            if done >= plan.total_bytes:
+                progress.update(task, description="deduplicating and writing shards")
+            thread.join(0.25)
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["summary"]  # type: ignore[return-value]
+
+
+def summary_table(summary: RunSummary) -> Table:
+    table = Table(title=f"run {summary.run_id} · corpus {summary.corpus_id}", show_lines=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    counts = summary.counts
+    table.add_row("records read", f"{counts.read:,}")
+    table.add_row("documents written", f"{counts.written:,}")
+    for kind, n in counts.duplicates.items():
+        table.add_row(f"duplicates: {kind}", f"{n:,}")
+    for step, n in counts.rejected.items():
+        table.add_row(f"rejected: {step}", f"{n:,}")
+    for entity, n in summary.pii.items():
+        table.add_row(f"PII scrubbed: {entity}", f"{n:,}")
+    table.add_row("shards", f"{len(summary.shards):,}")
+    balanced = "yes" if counts.balanced() else "NO"
+    table.add_row("read = written + rejected + duplicates", balanced)
+    return table
+
+
+def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
+                   quiet: bool = False) -> RunSummary:
+    """Validate, guard, plan and run one manifest; the body of `kura onboard`."""
+    from pipelines.launch import launch
+
+    manifest = load_manifest(manifest_path)
+    return launch(manifest, manifest_path, store, runner,
+                  run=lambda plan, stages, run_id: _run_with_progress(plan, stages, runner, run_id),
+                  quiet=quiet)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def onboard(
+    ctx: typer.Context,
+    manifest: Annotated[Path, typer.Argument(help="The corpus manifest (TOML).")],
+    store: StoreOption = DEFAULT_STORE,
+    runner: Annotated[str, typer.Option(help="Beam runner: DirectRunner (embedded default), "
+                                             "PortableRunner, FlinkRunner or DataflowRunner.")]
+    = "DirectRunner",
+    workers: Annotated[int, typer.Option(help="Worker processes for the DirectRunner.")] = 1,
+    running_mode: Annotated[str | None, typer.Option(
+        help="DirectRunner mode: in_memory or multi_processing (multi_threading with more than "
+             "one worker is refused: it loses elements).")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="The runner's region (Dataflow); checked by the residency guard.")] = None,
+) -> None:
+    """Onboard a corpus: check residency, then read, curate and write it into the store.
+
+    Arguments after `--` are passed to Beam as pipeline options
+    (e.g. `-- --job_endpoint=localhost:8099 --environment_type=LOOPBACK`).
+    """
+    choice = RunnerChoice(runner=runner, workers=workers, running_mode=running_mode,
+                          region=region, extra_args=tuple(ctx.args))
+    summary = onboard_corpus(manifest, store, choice)
+    console.print(summary_table(summary))
+    console.print(f"run summary: {store / 'runs' / (summary.run_id + '.json')}")
+
+
+@app.command()
+def demo(
+    store: StoreOption = Path("kura-demo/store"),
+    corpus_dir: Annotated[Path, typer.Option(help="Where the demo corpus is generated.")]
+    = Path("kura-demo/corpus"),
+    documents: Annotated[int, typer.Option(help="How many documents to generate.")] = 600,
+    workers: Annotated[int, typer.Option(help="Worker processes for the DirectRunner.")] = 1,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty store.")] = True,
+) -> None:
+    """Generate a realistic member corpus and run the whole product on it, end to end."""
+    from pipelines.demo import run_demo
+
+    if fresh and store.exists():
+        shutil.rmtree(store)
+    run_demo(store=store, corpus_dir=corpus_dir, documents=documents,
+             runner=RunnerChoice(workers=workers), console=console,
+             run=_run_with_progress)
+
+
+def _mount_subcommands() -> None:
+    try:
+        from pipelines.cli_lineage import audit_app, keys_app
+    except ImportError:  # pragma: no cover
+        return
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+
+
+_mount_subcommands()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("KURA_LOG_LEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    user_errors = _user_errors()
+    started = time.monotonic()
+    try:
+        app()
+    except user_errors as exc:
+        raise SystemExit(_exit_with(exc, 2)) from None
+    except KeyboardInterrupt:
+        raise SystemExit(_exit_with(Exception("interrupted"), 130)) from None
+    finally:
+        logging.getLogger(__name__).debug("kura ran %.1fs", time.monotonic() - started)
+
+
+def _exit_with(exc: BaseException, code: int) -> int:
+    err_console.print(f"[bold red]kura:[/] {exc}", highlight=False, soft_wrap=True)
+    return code
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,294 @@
+"""The curation pipeline: the graph of DESIGN.md, top to bottom, and the run that drives it.
+
+    read sources -> decode+parse -> normalize -> analyze (MeCab) -> quality -> PII scrub
+      -> exact + near dedup (ids and keys only) -> drop duplicates -> write shards
+    every step's rejects -> rejects/ Parquet; removed duplicates -> duplicates/ Parquet
+
+PII is scrubbed before the duplicates are dropped, not after: the MeCab tokens it reuses then
+never leave the fused stage that made them (carrying them across the dedup barrier would hold
+every document's tokens in memory). Dedup still decides on the matching key of the unscrubbed
+text, which is never stored.
+
+After the pipeline, the driver reads back what the writers recorded (file reports, written
+files) and assembles the run summary; the counts come from the files on disk, not from runner
+metrics, so they are the same on every runner.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
+
+from pipelines.options import RunnerChoice, pipeline_options
+from pipelines.plan import CurationPlan
+from schemas.records import (
+    DOCUMENT_SCHEMA,
+    DUPLICATE_SCHEMA,
+    REJECT_SCHEMA,
+    Document,
+    RejectedRecord,
+    document_row,
+    reject_row,
+)
+from schemas.run import Counts, InputFile, RunSummary, StoredFile
+from transforms.ingest_beam import FileReport, ReadSources
+from transforms.shards import (
+    WriteParquetGroups,
+    WrittenFile,
+    inputs_digest,
+    shard_index,
+    shard_name,
+)
+from transforms.steps import ApplyStep, Step
+
+DUPLICATES = "duplicates"
+
+
+class ConservationError(RuntimeError):
+    """read != written + rejected + duplicates: a bug, never a user error."""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The document steps in order, and the dedup transform factory (None: no dedup)."""
+
+    steps: tuple[Step, ...]
+    deduplicate: Callable[[], beam.PTransform] | None = None
+
+
+class _ApplyVerdictsFn(beam.DoFn):
+    """Keeps a document, marks its cluster, or sends it to the duplicates table."""
+
+    def process(self, doc: Document, verdicts: dict):
+        verdict = verdicts.get(doc.doc_id)
+        if verdict is None:
+            yield doc
+        elif verdict.kind == "kept":
+            yield replace(doc, dup_cluster=verdict.cluster_id)
+        else:
+            yield TaggedOutput(DUPLICATES, {
+                "doc_id": doc.doc_id,
+                "corpus_id": doc.corpus_id,
+                "source_uri": doc.source_uri,
+                "locator": doc.locator,
+                "kind": verdict.kind,
+                "cluster_id": verdict.cluster_id,
+                "kept_doc_id": verdict.kept_doc_id,
+                "estimated_jaccard": float(verdict.estimated_jaccard),
+            })
+
+
+class _RecordFn(beam.DoFn):
+    """Writes each element as JSON under the run's scratch folder, for the driver to read."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+
+    def process(self, element) -> None:
+        folder = Path(self._folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(asdict(element), sort_keys=True)
+        name = uuid.uuid5(uuid.NAMESPACE_URL, body).hex
+        (folder / f"{name}.json").write_text(body)
+
+
+def _strip_transient(doc: Document) -> Document:
+    return replace(doc, match_key="", tokens=None)
+
+
+def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp: Path) -> None:
+    corpus_id = plan.corpus_id
+    store = plan.store
+    version = plan.kura_version
+    row_group_rows = plan.manifest.shards.row_group_rows
+
+    sources = p | "ListSources" >> beam.Create([f.source for f in plan.files], reshuffle=False)
+    docs, ingest_rejects, reports = sources | "ReadSources" >> ReadSources(
+        progress_dir=str(run_tmp / "progress")
+    )
+    rejects = [ingest_rejects]
+    for step in stages.steps:
+        docs, step_rejects = docs | step.name.capitalize() >> ApplyStep(step)
+        rejects.append(step_rejects)
+
+    digest = AsSingleton(
+        reports
+        | "SourceDigests" >> beam.Map(lambda r: r.sha256 or "")
+        | "AllDigests" >> beam.combiners.ToList()
+        | "InputsDigest" >> beam.Map(inputs_digest, plan.config_digest)
+    )
+
+    duplicate_files = None
+    if stages.deduplicate is not None:
+        verdicts = docs | "Deduplicate" >> stages.deduplicate()
+        applied = docs | "DropDuplicates" >> beam.ParDo(
+            _ApplyVerdictsFn(), AsDict(verdicts | "KeyVerdicts" >> beam.Map(
+                lambda v: (v.doc_id, v)))
+        ).with_outputs(DUPLICATES, main="kept")
+        docs = applied.kept
+        duplicate_dir = store.duplicates(corpus_id)
+        duplicate_files = applied[DUPLICATES] | "WriteDuplicates" >> WriteParquetGroups(
+            schema=DUPLICATE_SCHEMA,
+            key_of=lambda row: corpus_id,
+            to_row=lambda row: row,
+            sort_key=lambda row: row["doc_id"],
+            path_for=lambda _key, d: str(duplicate_dir / f"duplicates-{d[:12]}.parquet"),
+            kura_version=version,
+            side_inputs=(digest,),
+        )
+
+    shards, shard_dir = plan.shards, store.shards(corpus_id)
+    shard_files = (
+        docs
+        | "DropTransient" >> beam.Map(_strip_transient)
+        | "WriteShards" >> WriteParquetGroups(
+            schema=DOCUMENT_SCHEMA,
+            key_of=lambda d: shard_index(d.doc_id, shards),
+            to_row=lambda d: document_row(d, version),
+            sort_key=lambda d: (d.source_uri, d.locator),
+            path_for=lambda i, d: str(shard_dir / shard_name(corpus_id, d, i, shards)),
+            kura_version=version,
+            row_group_rows=row_group_rows,
+            side_inputs=(digest,),
+        )
+    )
+
+    reject_dir = store.rejects(corpus_id)
+    reject_files = (
+        rejects
+        | "AllRejects" >> beam.Flatten()
+        | "WriteRejects" >> WriteParquetGroups(
+            schema=REJECT_SCHEMA,
+            key_of=lambda r: r.source_sha256,
+            to_row=reject_row,
+            sort_key=lambda r: (r.locator, r.step, r.reason),
+            path_for=lambda sha, d: str(reject_dir / f"rejects-{d[:12]}-{sha[:16]}.parquet"),
+            kura_version=version,
+            side_inputs=(digest,),
+        )
+    )
+
+    outputs = run_tmp / "outputs"
+    _ = reports | "RecordInputs" >> beam.ParDo(_RecordFn(str(run_tmp / "inputs")))
+    _ = shard_files | "RecordShards" >> beam.ParDo(_RecordFn(str(outputs / "shards")))
+    _ = reject_files | "RecordRejects" >> beam.ParDo(_RecordFn(str(outputs / "rejects")))
+    if duplicate_files is not None:
+        _ = duplicate_files | "RecordDuplicates" >> beam.ParDo(
+            _RecordFn(str(outputs / "duplicates")))
+
+
+def _read_records(folder: Path, kind: type) -> list:
+    if not folder.is_dir():
+        return []
+    return [kind(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+
+
+def _stored(files: list[WrittenFile], root: Path) -> list[StoredFile]:
+    return sorted(
+        (StoredFile(path=str(Path(f.path).resolve().relative_to(root.resolve())),
+                    sha256=f.sha256, rows=f.rows, bytes=f.bytes) for f in files),
+        key=lambda s: s.path,
+    )
+
+
+def _column_counts(files: list[WrittenFile], column: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for f in files:
+        for value in pq.read_table(f.path, columns=[column]).column(column).to_pylist():
+            counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _pii_totals(files: list[WrittenFile]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for f in files:
+        for entries in pq.read_table(f.path, columns=["pii"]).column("pii").to_pylist():
+            for entity, count in entries:
+                totals[entity] = totals.get(entity, 0) + count
+    return dict(sorted(totals.items()))
+
+
+def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoice,
+              started_at: str) -> RunSummary:
+    reports = {r.uri: r for r in _read_records(run_tmp / "inputs", FileReport)}
+    outputs = run_tmp / "outputs"
+    shard_files = _read_records(outputs / "shards", WrittenFile)
+    reject_files = _read_records(outputs / "rejects", WrittenFile)
+    duplicate_files = _read_records(outputs / "duplicates", WrittenFile)
+    inputs = []
+    for planned in plan.files:
+        report = reports.get(planned.source.uri)
+        if report is None:
+            raise ConservationError(f"no ingestion report for {planned.source.uri}")
+        inputs.append(InputFile(
+            uri=report.uri, sha256=report.sha256, bytes=report.bytes, encoding=report.encoding,
+            records=report.records, status=report.status,
+            location=plan.manifest.sources[planned.source_index].location,
+        ))
+    counts = Counts(
+        read=sum(i.records for i in inputs),
+        written=sum(f.rows for f in shard_files),
+        rejected=_column_counts(reject_files, "step"),
+        duplicates=_column_counts(duplicate_files, "kind"),
+    )
+    root = plan.store.root
+    summary = RunSummary(
+        run_id=run_id,
+        corpus_id=plan.corpus_id,
+        member=plan.manifest.corpus.member,
+        manifest_sha256=plan.manifest_sha256,
+        kura_version=plan.kura_version,
+        runner=runner.runner,
+        workers=runner.workers,
+        started_at=started_at,
+        finished_at=_now(),
+        parameters=plan.manifest.model_dump(mode="json", exclude={"sources"}),
+        inputs=inputs,
+        counts=counts,
+        pii=_pii_totals(shard_files),
+        shards=_stored(shard_files, root),
+        rejects=_stored(reject_files, root),
+        duplicates=_stored(duplicate_files, root),
+        output_location=plan.manifest.sources[0].location,
+    )
+    if not counts.balanced():
+        raise ConservationError(
+            f"run {run_id}: read {counts.read} != written {counts.written} + rejected "
+            f"{sum(counts.rejected.values())} + duplicates {sum(counts.duplicates.values())}"
+        )
+    return summary
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def run_curation(plan: CurationPlan, stages: StagePlan, runner: RunnerChoice,
+                 run_id: str | None = None) -> RunSummary:
+    """Run the pipeline to the end and write the run summary; returns it."""
+    run_id = run_id or new_run_id()
+    run_tmp = plan.store.tmp(run_id)
+    (run_tmp / "progress").mkdir(parents=True, exist_ok=True)
+    started_at = _now()
+    try:
+        with beam.Pipeline(options=pipeline_options(runner)) as p:
+            build_graph(p, plan, stages, run_tmp)
+        summary = summarize(plan, run_id, run_tmp, runner, started_at)
+    finally:
+        shutil.rmtree(run_tmp, ignore_errors=True)
+    plan.store.runs.mkdir(parents=True, exist_ok=True)
+    plan.store.run_summary(run_id).write_text(summary.model_dump_json(indent=2) + "\n")
+    return summary
