@@ -37,8 +37,8 @@ from schemas.records import (
 # Tried in order when a file has no BOM; the first that decodes cleanly and reads as Japanese wins.
 CANDIDATE_ENCODINGS: tuple[str, ...] = ("utf-8", "cp932", "euc_jp")
 _SAMPLE_BYTES = 1 << 20
-# Bytes other than these below 0x20 do not occur in text files: many of them mean binary.
-_TEXT_CONTROLS = frozenset(b"\t\n\r\f\x1b")
+# Control bytes that do not occur in text files: many of them mean binary.
+_BINARY_CONTROLS = tuple(bytes([b]) for b in range(0x20) if b not in b"\t\n\r\f\x1b")
 _BINARY_CONTROL_FRACTION = 0.05
 _ISO2022_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b(B", b"\x1b$(D")
 
@@ -60,7 +60,7 @@ def sha256_hex(data: bytes) -> str:
 def _looks_binary(sample: bytes) -> bool:
     if not sample:
         return False
-    controls = sum(1 for b in sample if b < 0x20 and b not in _TEXT_CONTROLS)
+    controls = sum(sample.count(b) for b in _BINARY_CONTROLS)
     return controls / len(sample) > _BINARY_CONTROL_FRACTION
 
 
@@ -92,7 +92,7 @@ def detect_encoding(data: bytes) -> str | None:
     sample = data[:_SAMPLE_BYTES]
     if _looks_binary(sample):
         return None
-    if all(b < 0x80 for b in sample) and any(esc in sample for esc in _ISO2022_ESCAPES):
+    if sample.isascii() and any(esc in sample for esc in _ISO2022_ESCAPES):
         return "iso2022_jp"
     try:
         data.decode("utf-8")
@@ -232,8 +232,17 @@ def _text_record(base: RawRecord, data: bytes, encoding: str):
 def _csv_records(base: RawRecord, data: bytes, encoding: str, field: str):
     # Quoted fields may span lines, so the file is decoded whole; undecodable bytes are kept as
     # escapes and the rows holding them are rejected, the rest read normally.
-    text = data.decode(encoding, "surrogateescape")
-    lines = text.splitlines(keepends=True)
+    try:
+        text = data.decode(encoding, "surrogateescape")
+    except UnicodeDecodeError as exc:  # stateful codecs (ISO-2022-JP) cannot escape bad bytes
+        rec = RawRecord(base.source, base.source_sha256, encoding, 1, data)
+        yield rec, Reject("ingest.decode", {"encoding": encoding, "byte_offset": exc.start,
+                                            "scope": "file"})
+        return
+    # Cut on "\n" alone: str.splitlines would also cut on U+2028, \x0c and others, which the
+    # csv module would then take for row ends inside a field.
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
     reader = csv.reader(iter(lines))
     try:
         header = next(reader)

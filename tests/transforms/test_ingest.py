@@ -183,3 +183,10 @@ def test_any_jsonl_of_strings_round_trips(texts) -> None:
     assert len(docs) + len(rejects) == sum(1 for line in lines if line.strip())
     for doc in docs:
         assert doc.text in texts
+
+
+def test_csv_fields_may_hold_line_separators_other_than_newline() -> None:
+    body = f'id,text\n1,"{JA}\u2028{JA2}\x0cend"\n2,{JA2}\n'
+    _, docs, rejects = run(source("csv"), body.encode("utf-8"))
+    assert [d.locator for d in docs] == [1, 2] and rejects == []
+    assert "\u2028" in docs[0].text
