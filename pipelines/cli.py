@@ -177,6 +177,18 @@ def demo(
              run=_run_with_progress)
 
 
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="manifest, run-summary or trust-policy")],
+) -> None:
+    """Print the JSON Schema of a Kura contract."""
+    from schemas.export import EXPORTS, schema_text
+
+    if name not in EXPORTS:
+        raise UserError(f"no schema named {name!r}; known: {', '.join(EXPORTS)}")
+    console.file.write(schema_text(name))
+
+
 def _mount_subcommands() -> None:
     try:
         from pipelines.cli_lineage import audit_app, keys_app
