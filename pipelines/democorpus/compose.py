@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pipelines.democorpus.pii import PiiFactory, Person
+from pipelines.democorpus.pii import Person, PiiFactory
 
 T = TypeVar("T")
 

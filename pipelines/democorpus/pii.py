@@ -44,11 +44,14 @@ BRANCHES: tuple[str, ...] = (
     "横浜駅前", "京都四条", "神戸", "大宮", "千葉", "金沢",
 )
 ACCOUNT_TYPES: tuple[str, ...] = ("普通", "普通", "普通", "当座")
-# Card prefixes: Visa, Mastercard, JCB (16 digits) and American Express (15 digits).
-_CARD_PREFIXES: tuple[tuple[str, int], ...] = (
-    ("4", 16), ("5", 16), ("35", 16), ("37", 15),
+# Card issuer prefixes (IIN) with their lengths: Visa, Mastercard, JCB and American Express.
+_CARD_PREFIXES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("4",), 16),
+    (("51", "52", "53", "54", "55"), 16),
+    (tuple(str(n) for n in range(3528, 3590)), 16),
+    (("34", "37"), 15),
 )
-# Driver's licence numbers begin with the issuing prefecture's public safety commission code.
+_MAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.jp", "example.ne.jp", "example.net")
 _LICENCE_PREFIXES: tuple[str, ...] = ("30", "45", "50", "62", "10", "40", "54", "72")
 
 
@@ -80,15 +83,15 @@ def fullwidth(value: str) -> str:
 
 
 def fix_faker_phone(number: str) -> str:
-    """Faker ja_JP writes about one phone in four as `##-####-####` without the trunk 0.
+    """Repair Faker ja_JP's `##-####-####` phones (about one in four lacks the trunk 0).
 
-    Such a number is invalid in Japan; make it a two-digit area code (0 + a non-zero digit).
+    The pattern can only be a two-digit area code, and only 03, 04 and 06 exist; anything else
+    (`34-…`, `07-…`) is mapped onto one of them, so every fixed number is plausible.
     """
-    if number.startswith("0") and number[1] != "0":
-        return number
     area, rest = number.split("-", 1)
-    second = area[-1] if area[-1] != "0" else "3"
-    return f"0{second}-{rest}"
+    if len(area) != 2 or area in ("03", "04", "06"):
+        return number
+    return f"0{'346'[int(area[1]) % 3]}-{rest}"
 
 
 class PiiFactory:
@@ -125,7 +128,8 @@ class PiiFactory:
             value = rng.choice((f"0120-{self._digits(3)}-{self._digits(3)}",
                                 f"0800-{self._digits(3)}-{self._digits(4)}"))
         elif kind == "intl":
-            national = f"{rng.choice(('90', '80', '3', '6', '45'))}-{self._digits(4)}-{self._digits(4)}"
+            area = rng.choice(("90", "80", "3", "6", "45"))
+            national = f"{area}-{self._digits(4)}-{self._digits(4)}"
             return rng.choice((f"+81-{national}", f"+81 {national.replace('-', ' ')}"))
         else:
             raise ValueError(f"unknown phone kind {kind!r}")
@@ -139,14 +143,16 @@ class PiiFactory:
 
     def email(self, person: Person | None = None, domain: str | None = None) -> str:
         if person is None:
-            return self._fake.email()
-        local = self._rng.choice((
-            f"{person.first_roman}.{person.last_roman}",
-            f"{person.first_roman[0]}.{person.last_roman}",
-            f"{person.last_roman}-{person.first_roman[0]}",
-            f"{person.last_roman}{self._rng.randrange(1, 99)}",
-        )).lower()
-        return f"{local}@{domain or self._fake.free_email_domain()}"
+            local = self._fake.user_name()
+        else:
+            local = self._rng.choice((
+                f"{person.first_roman}.{person.last_roman}",
+                f"{person.first_roman[0]}.{person.last_roman}",
+                f"{person.last_roman}-{person.first_roman[0]}",
+                f"{person.last_roman}{self._rng.randrange(1, 99)}",
+            )).lower()
+        # Reserved example domains only: a made-up mailbox at a real provider could exist.
+        return f"{local}@{domain or self._rng.choice(_MAIL_DOMAINS)}"
 
     def ip_address(self) -> str:
         return self._fake.ipv4_public() if self._rng.random() < 0.6 else self._fake.ipv4_private()
@@ -172,9 +178,8 @@ class PiiFactory:
         return (rng.choice(BANKS), rng.choice(BRANCHES), rng.choice(ACCOUNT_TYPES), number)
 
     def credit_card(self) -> str:
-        prefix, length = self._rng.choice(_CARD_PREFIXES)
-        if prefix == "35":
-            prefix = str(self._rng.randrange(3528, 3590))
+        prefixes, length = self._rng.choice(_CARD_PREFIXES)
+        prefix = self._rng.choice(prefixes)
         base = prefix + self._digits(length - 1 - len(prefix))
         digits = base + luhn_check_digit(base)
         sep = self._rng.choice(("-", " ", ""))
