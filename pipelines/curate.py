@@ -35,7 +35,6 @@ from schemas.records import (
     DUPLICATE_SCHEMA,
     REJECT_SCHEMA,
     Document,
-    RejectedRecord,
     document_row,
     reject_row,
 )
