@@ -1,0 +1,216 @@
+"""`kura keys ...` and `kura audit ...`: typer sub-apps mounted on the `kura` app.
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+
+User errors exit 2 with one line; a failed verification exits 1.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lineage.keys import KeyStoreError, init_keys, revoke_key, rotate_key
+from lineage.log import LogError, TransparencyLog
+from lineage.policy import PolicyError, load_policy
+from lineage.trace import TraceError, trace_shard, trace_source
+from lineage.verify import verify_store
+
+keys_app = typer.Typer(help="Site, certifier and root keys, and the signed trust policy.",
+                       no_args_is_help=True)
+audit_app = typer.Typer(help="Verify and trace the signed lineage log.", no_args_is_help=True)
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+StoreOption = Annotated[
+    Path, typer.Option("--store", envvar="KURA_STORE", help="the Kura store directory")
+]
+DEFAULT_STORE = Path("kura-store")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@keys_app.command("init")
+def keys_init(
+    site: Annotated[str, typer.Option("--site", help="site id, e.g. jp-osaka-2")],
+    region: Annotated[str, typer.Option("--region", help="the site's region")],
+    country: Annotated[str, typer.Option("--country")] = "JP",
+    provider: Annotated[str, typer.Option("--provider", help="onprem, gcp, aws or azure")] = (
+        "onprem"
+    ),
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Create the root, site and certifier keys and a signed trust policy (v1)."""
+    try:
+        context = init_keys(store, site, country, region, provider)
+    except (KeyStoreError, PolicyError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"site {context.site_id} ({provider} {country} {region}) in {store}")
+    console.print(f"  root key      {context.policy.root_keys[0].keyid}  (pin this id)")
+    console.print(f"  site key      {context.site_key.keyid}")
+    console.print(f"  certifier key {context.certifier_key.keyid}")
+    console.print(f"  policy v{context.policy.version} {context.signed_policy.digest}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    role: Annotated[str, typer.Option("--role", help="site or certifier")] = "site",
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Replace the local site's (or certifier's) key; the old key's validity ends now."""
+    try:
+        old, new = rotate_key(store, role)
+    except (KeyStoreError, PolicyError, LogError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"retired {old.keyid} (valid until {old.valid_until}, "
+                  f"log size {old.valid_until_log_size})")
+    if new is not None:
+        console.print(f"new {role} key {new.keyid}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    keyid: Annotated[str, typer.Argument(help="sha256:<hex> key id")],
+    reason: Annotated[str, typer.Option("--reason")] = "unspecified",
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Revoke a key: its records before this point stay valid, later ones fail verify."""
+    try:
+        old, new = revoke_key(store, keyid, reason)
+    except (KeyStoreError, PolicyError, LogError) as exc:
+        raise _fail(str(exc)) from None
+    assert old.revoked is not None
+    console.print(f"revoked {old.keyid} at {old.revoked.at} (log size {old.revoked.log_size})")
+    if new is not None:
+        console.print(f"replacement {old.role} key {new.keyid}")
+
+
+@keys_app.command("show")
+def keys_show(store: StoreOption = DEFAULT_STORE) -> None:
+    """Show the trust policy: allowed locations, sites, certifiers and their keys."""
+    try:
+        signed = load_policy(store)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    policy = signed.policy
+    console.print(f"policy v{policy.version} issued {policy.issued_at} {signed.digest}")
+    console.print("allowed: " + ", ".join(f"{a.provider} {a.region}"
+                                          for a in policy.allowed_locations))
+    table = Table("holder", "role", "key id", "valid from", "status")
+    holders = [("root", policy.root_keys)]
+    holders += [(f"site {s.site_id}", s.keys) for s in policy.sites]
+    holders += [(f"certifier {c.certifier_id}", c.keys) for c in policy.certifiers]
+    for holder, entries in holders:
+        for k in entries:
+            status = "current"
+            if k.revoked:
+                status = f"revoked {k.revoked.at} (log {k.revoked.log_size})"
+            elif k.valid_until:
+                status = f"rotated {k.valid_until} (log {k.valid_until_log_size})"
+            table.add_row(holder, k.role, k.keyid, k.valid_from, status)
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    since_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--since-checkpoint", help="a checkpoint you saved earlier: prove the log "
+                     "only grew since"),
+    ] = None,
+    trust_root: Annotated[
+        Path | None,
+        typer.Option("--trust-root", help="the root public key (PEM) you pinned; default: the "
+                     "store's keys/root.pub.pem"),
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Check the policy, every record, the shards on disk and the Merkle log; exit 0 only if
+    every check holds."""
+    if not store.is_dir():
+        raise _fail(f"--store {store}: no such directory")
+    report = verify_store(store, since_checkpoint=since_checkpoint, trust_root=trust_root)
+    table = Table("check", "result", "checked", "detail", title=f"kura audit verify {store}")
+    for check in report.checks:
+        if check.failures:
+            result = "[red]FAIL[/red]"
+            detail = check.failures[0] + (
+                f" (+{len(check.failures) - 1} more)" if len(check.failures) > 1 else ""
+            )
+        else:
+            result = "[green]ok[/green]" if check.checked else "[dim]n/a[/dim]"
+            detail = check.note or check.description
+        table.add_row(check.name, result, str(check.checked), detail)
+    console.print(table)
+    for line in report.failures():
+        console.print(f"[red]✗[/red] {line}", soft_wrap=True)
+    verdict = "[green]all checks hold[/green]" if report.ok else "[red]verification FAILED[/red]"
+    console.print(f"{verdict}: {report.log_size} log records, trust anchor "
+                  f"{report.anchor_keyid or '?'}, {report.seconds:.3f} s")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="where to save the latest checkpoint")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Save the latest signed checkpoint, to pass later as `verify --since-checkpoint`."""
+    try:
+        checkpoints = TransparencyLog(store).checkpoints()
+    except LogError as exc:
+        raise _fail(str(exc)) from None
+    if not checkpoints or checkpoints[-1].path is None:
+        raise _fail(f"--store {store}: no checkpoint yet")
+    shutil.copyfile(checkpoints[-1].path, out)
+    head = checkpoints[-1].checkpoint
+    console.print(f"saved checkpoint size {head.tree_size} root {head.root_hash} to {out}")
+
+
+@audit_app.command("trace")
+def audit_trace(
+    shard: Annotated[str | None, typer.Option("--shard", help="a shard path")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="a source URI")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Print the chain shard -> run -> sources, or source -> runs -> shards."""
+    if (shard is None) == (source is None):
+        raise _fail("give exactly one of --shard PATH or --source URI")
+    try:
+        if shard is not None:
+            t = trace_shard(store, shard)
+            console.print(f"shard {t.shard}  sha256 {t.sha256}")
+            proof = (f"in checkpoint of size {t.included_in_checkpoint} (inclusion proof verified)"
+                     if t.included_in_checkpoint else "not yet covered by a checkpoint")
+            console.print(f"  <- residency attestation, log line {t.log_index + 1}, {proof}")
+            console.print(f"  <- run {t.run_id} ({t.runner}) at site {t.site}, signed "
+                          f"{t.signed_at}; provenance at log line "
+                          f"{t.provenance_index + 1 if t.provenance_index is not None else '?'}")
+            for src in t.sources:
+                console.print(f"     <- source {src.uri}  sha256 {src.sha256}  {src.location}")
+            if t.siblings:
+                console.print(f"  the run also wrote {len(t.siblings)} other shard(s): "
+                              + ", ".join(t.siblings))
+        else:
+            assert source is not None
+            s = trace_source(store, source)
+            console.print(f"source {s.uri}")
+            for run in s.runs:
+                console.print(f"  -> run {run.run_id} at site {run.site} (source sha256 "
+                              f"{run.source_sha256})")
+                for name in run.shards:
+                    console.print(f"     -> shard {name}")
+    except (TraceError, LogError) as exc:
+        raise _fail(str(exc)) from None
+

@@ -1,0 +1,202 @@
+"""Lineage record shapes: in-toto Statement v1 and the predicates Kura signs.
+
+Every type URI is defined here once. Field names follow the in-toto / SLSA JSON spelling
+(camelCase); the Python attributes are snake_case with camelCase aliases, and `to_json_dict`
+dumps by alias. Claims are honest about their origin: every location object names who claims it
+(`claimSource`): the steward's manifest, the trust policy, a runner option, the store.
+
+    (A) residency attestation, one per shard, signed by the site key   RESIDENCY_PREDICATE
+    (B) run provenance (SLSA Provenance v1 shape), one per run          PROVENANCE_PREDICATE
+    (C) certification (SLSA VSA v1 shape), signed by a certifier key    VSA_PREDICATE
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+RESIDENCY_PREDICATE = "https://kura.dev/attestation/residency/v1"
+PROVENANCE_PREDICATE = "https://slsa.dev/provenance/v1"
+VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
+
+# The build type of a Kura curation run inside a SLSA provenance.
+CURATE_BUILD_TYPE = "https://kura.dev/buildtypes/curate/v1"
+# The verified level a certification (C) grants for Japanese residency.
+JP_RESIDENCY_LEVEL = "KURA_RESIDENCY_JP_1"
+
+# Non-statement payloads signed with DSSE: the trust policy and the log checkpoints. They are
+# "record types" like the predicates above, so the policy's role table names them too.
+POLICY_PAYLOAD_TYPE = "application/vnd.kura.policy+json"
+CHECKPOINT_PAYLOAD_TYPE = "application/vnd.kura.checkpoint+json"
+
+# Where a location claim comes from.
+ClaimSource = Literal["manifest", "policy", "runner-option", "store", "declared"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ClaimedLocation(_Model):
+    provider: str
+    country: str
+    region: str
+    claim_source: ClaimSource
+
+
+class SiteClaim(_Model):
+    site_id: str
+    country: str
+    provider: str
+    region: str
+
+
+class RunClaim(_Model):
+    run_id: str
+    runner: str
+    job: str
+    code_version: str
+    code_digest: str
+
+
+class InputClaim(_Model):
+    uri: str
+    sha256: str | None
+    location: ClaimedLocation
+    attestation_digest: str | None = Field(
+        None, description="sha256 of the envelope that attests this input, when it is a shard"
+    )
+
+
+class StepClaim(_Model):
+    name: str
+    version: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShardCounts(_Model):
+    rows: int
+    bytes: int
+
+
+class ResidencyPredicate(_Model):
+    """(A): where one shard's bytes came from and where they were processed and stored."""
+
+    site: SiteClaim
+    run: RunClaim
+    inputs: list[InputClaim]
+    processing_locations: list[ClaimedLocation]
+    output_location: ClaimedLocation
+    steps: list[StepClaim] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    counts: ShardCounts
+    validation_digest: str | None = None
+    policy_digest: str
+    signed_at: str
+
+
+class ResourceDescriptor(_Model):
+    """in-toto ResourceDescriptor v1 (the subset Kura writes)."""
+
+    name: str | None = None
+    uri: str | None = None
+    digest: dict[str, str] | None = None
+    media_type: str | None = None
+    annotations: dict[str, Any] | None = None
+
+
+class BuildDefinition(_Model):
+    build_type: str
+    external_parameters: dict[str, Any]
+    internal_parameters: dict[str, Any]
+    resolved_dependencies: list[ResourceDescriptor]
+
+
+class Builder(_Model):
+    id: str
+    version: dict[str, str] = Field(default_factory=dict)
+
+
+class BuildMetadata(_Model):
+    invocation_id: str
+    started_on: str
+    finished_on: str
+
+
+class RunDetails(_Model):
+    builder: Builder
+    metadata: BuildMetadata
+    byproducts: list[ResourceDescriptor] = Field(default_factory=list)
+
+
+class ProvenancePredicate(_Model):
+    """(B): SLSA Provenance v1. Kura's `internalParameters` hold `siteId`, `signedAt`,
+    `policyDigest`, `kuraVersion`, `codeDigest`; the byproduct named `CONSERVATION_BYPRODUCT`
+    carries the conservation counts in its annotations (read, written, rejected, duplicates)."""
+
+    build_definition: BuildDefinition
+    run_details: RunDetails
+
+
+CONSERVATION_BYPRODUCT = "conservation"
+COUNTS_MEDIA_TYPE = "application/vnd.kura.counts+json"
+
+
+class VsaVerifier(_Model):
+    id: str
+    version: dict[str, str] | None = None
+
+
+class VsaPolicy(_Model):
+    uri: str | None = None
+    digest: dict[str, str] | None = None
+
+
+class VsaPredicate(_Model):
+    """(C): SLSA Verification Summary v1, signed by a certifier key (issue 7 writes these)."""
+
+    verifier: VsaVerifier
+    time_verified: str
+    resource_uri: str
+    policy: VsaPolicy
+    input_attestations: list[ResourceDescriptor] = Field(default_factory=list)
+    verification_result: Literal["PASSED", "FAILED"]
+    verified_levels: list[str] = Field(default_factory=list)
+    dependency_levels: dict[str, int] | None = None
+    slsa_version: str | None = None
+
+
+class Subject(_Model):
+    name: str
+    uri: str | None = None
+    digest: dict[str, str]
+
+
+class Statement(_Model):
+    """in-toto Statement v1; `predicate` stays a plain dict here and is validated by type."""
+
+    type: Literal["https://in-toto.io/Statement/v1"] = Field(STATEMENT_TYPE, alias="_type")
+    subject: list[Subject] = Field(min_length=1)
+    predicate_type: str
+    predicate: dict[str, Any]
+
+
+PREDICATE_MODELS: dict[str, type[_Model]] = {
+    RESIDENCY_PREDICATE: ResidencyPredicate,
+    PROVENANCE_PREDICATE: ProvenancePredicate,
+    VSA_PREDICATE: VsaPredicate,
+}
+
+
+def predicate_json_schemas() -> dict[str, dict]:
+    return {uri: model.model_json_schema(by_alias=True) for uri, model in PREDICATE_MODELS.items()}

@@ -1,0 +1,79 @@
+"""`kura keys ...` and `kura audit ...` through typer, as the lead mounts them."""
+
+from __future__ import annotations
+
+import typer
+from typer.testing import CliRunner
+
+from lineage.keys import load_site_context
+from lineage.record import record_run
+from pipelines.cli_lineage import audit_app, keys_app
+from tests.lineage.conftest import write_run
+
+app = typer.Typer()
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_keys_init_show_rotate_revoke(tmp_path):
+    store = str(tmp_path / "s")
+    done = _run("keys", "init", "--site", "jp-osaka-2", "--country", "JP", "--region", "jp-osaka",
+                "--store", store)
+    assert done.exit_code == 0, done.output
+    assert "root key      sha256:" in done.output
+    again = _run("keys", "init", "--site", "x", "--region", "y", "--store", store)
+    assert again.exit_code == 2
+    assert "already has keys" in again.output
+    old = load_site_context(tmp_path / "s").site_key.keyid
+    assert _run("keys", "rotate", "--role", "site", "--store", store).exit_code == 0
+    revoked = _run("keys", "revoke", old, "--reason", "test", "--store", store)
+    assert revoked.exit_code == 0, revoked.output
+    shown = _run("keys", "show", "--store", store)
+    assert shown.exit_code == 0
+    assert "policy v3" in shown.output
+    assert "revoked" in shown.output
+
+
+def test_audit_verify_passes_then_fails_naming_the_shard(store, tmp_path):
+    summary = write_run(store, shards=2)
+    record_run(store, summary)
+    ok = _run("audit", "verify", "--store", str(store))
+    assert ok.exit_code == 0, ok.output
+    for check in ("policy.signature", "record.signature", "subject.digest", "log.checkpoint",
+                  "run.conservation", "residency.locations"):
+        assert check in ok.output
+    assert "all checks hold" in ok.output
+
+    saved = tmp_path / "cp.json"
+    assert _run("audit", "checkpoint", "--out", str(saved), "--store", str(store)).exit_code == 0
+    record_run(store, write_run(store, run_id="run-2"))
+    since = _run("audit", "verify", "--since-checkpoint", str(saved), "--store", str(store))
+    assert since.exit_code == 0, since.output
+
+    shard = store / summary.shards[0].path
+    shard.write_bytes(shard.read_bytes()[:-1] + b"\x00")
+    bad = _run("audit", "verify", "--store", str(store))
+    assert bad.exit_code == 1
+    assert f"✗ subject.digest: {summary.shards[0].path}: sha256 on disk" in bad.output
+    assert "verification FAILED" in bad.output
+
+
+def test_audit_trace_both_ways(store):
+    summary = write_run(store, shards=2)
+    record_run(store, summary)
+    by_shard = _run("audit", "trace", "--shard", summary.shards[0].path, "--store", str(store))
+    assert by_shard.exit_code == 0, by_shard.output
+    assert "run run-1 (direct) at site jp-local-1" in by_shard.output
+    assert "source gs://acme-raw-tokyo/acme-news/a.jsonl" in by_shard.output
+    assert "inclusion proof verified" in by_shard.output
+    by_source = _run("audit", "trace", "--source", "gs://acme-raw-tokyo/acme-news/a.jsonl",
+                     "--store", str(store))
+    assert by_source.exit_code == 0
+    assert f"-> shard {summary.shards[1].path}" in by_source.output
+    neither = _run("audit", "trace", "--store", str(store))
+    assert neither.exit_code == 2
