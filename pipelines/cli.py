@@ -46,14 +46,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    errors: list[type[Exception]] = [UserError, ManifestError, RunnerOptionError]
-    try:
-        from pipelines.guard import ResidencyViolation
+    from lineage.keys import KeyStoreError
+    from lineage.policy import PolicyError
+    from lineage.record import RecordError
+    from pipelines.guard import ResidencyViolation
 
-        errors.append(ResidencyViolation)
-    except ImportError:  # pragma: no cover - the guard ships with the lineage package
-        pass
-    return tuple(errors)
+    return (UserError, ManifestError, RunnerOptionError, ResidencyViolation, KeyStoreError,
+            PolicyError, RecordError)
 
 
 def _progress_bytes(progress_dir: Path) -> int:
@@ -121,14 +120,14 @@ def summary_table(summary: RunSummary) -> Table:
 
 
 def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
-                   quiet: bool = False) -> RunSummary:
-    """Validate, guard, plan and run one manifest; the body of `kura onboard`."""
+                   create_local_site: bool = False):
+    """Validate, guard, plan, run and record one manifest; the body of `kura onboard`."""
     from pipelines.launch import launch
 
     manifest = load_manifest(manifest_path)
     return launch(manifest, manifest_path, store, runner,
                   run=lambda plan, stages, run_id: _run_with_progress(plan, stages, runner, run_id),
-                  quiet=quiet)
+                  create_local_site=create_local_site)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -153,9 +152,13 @@ def onboard(
     """
     choice = RunnerChoice(runner=runner, workers=workers, running_mode=running_mode,
                           region=region, extra_args=tuple(ctx.args))
-    summary = onboard_corpus(manifest, store, choice)
+    result = onboard_corpus(manifest, store, choice)
+    summary = result.summary
     console.print(summary_table(summary))
     console.print(f"run summary: {store / 'runs' / (summary.run_id + '.json')}")
+    console.print(f"lineage: {len(result.recorded.shards)} shard attestations and the run "
+                  f"provenance signed into {store / 'lineage' / 'log.jsonl'} "
+                  f"(tree size {result.recorded.tree_size})")
 
 
 @app.command()
@@ -190,10 +193,8 @@ def schema(
 
 
 def _mount_subcommands() -> None:
-    try:
-        from pipelines.cli_lineage import audit_app, keys_app
-    except ImportError:  # pragma: no cover
-        return
+    from pipelines.cli_lineage import audit_app, keys_app
+
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
 

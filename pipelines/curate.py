@@ -257,7 +257,7 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoi
         shards=_stored(shard_files, root),
         rejects=_stored(reject_files, root),
         duplicates=_stored(duplicate_files, root),
-        output_location=plan.manifest.sources[0].location,
+        output_location=plan.output_location,
     )
     if not counts.balanced():
         raise ConservationError(

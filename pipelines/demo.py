@@ -23,8 +23,10 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     console.print(f"[bold]1. generated[/] a member corpus of {documents} documents "
                   f"in {corpus_dir}/ (manifest {corpus.manifest_path})")
     manifest = load_manifest(corpus.manifest_path)
-    summary = launch(manifest, corpus.manifest_path, store, runner,
-                     run=lambda plan, stages, run_id: run(plan, stages, runner, run_id))
+    result = launch(manifest, corpus.manifest_path, store, runner,
+                    run=lambda plan, stages, run_id: run(plan, stages, runner, run_id),
+                    create_local_site=True)
+    summary = result.summary
     console.print("[bold]2. onboarded and curated[/] the corpus:")
     console.print(summary_table(summary))
     console.print(f"   shards:  {store / 'shards' / summary.corpus_id}/")

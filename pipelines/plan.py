@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from schemas.manifest import Manifest, ManifestError, SourceSection
+from schemas.manifest import Location, Manifest, ManifestError, SourceSection
 from schemas.records import SourceFile
 from schemas.store import StoreLayout
 from transforms.shards import shard_count
@@ -45,6 +45,7 @@ class CurationPlan:
     shards: int
     config_digest: str
     kura_version: str
+    output_location: Location
 
     @property
     def corpus_id(self) -> str:
@@ -104,7 +105,8 @@ def config_digest(manifest: Manifest, kura: str) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
-def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path) -> CurationPlan:
+def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path,
+             output_location: Location) -> CurationPlan:
     base = manifest_path.resolve().parent
     files: list[PlannedFile] = []
     seen: set[str] = set()
@@ -124,4 +126,5 @@ def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path) -> Curat
         shards=shard_count(total, manifest.shards.target_bytes),
         config_digest=config_digest(manifest, kura),
         kura_version=kura,
+        output_location=output_location,
     )

@@ -1,13 +1,41 @@
-"""Which document steps a run applies, built from the manifest's sections."""
+"""Which steps a run applies, built from the manifest's sections, in the graph's order."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipelines.curate import StagePlan
 from pipelines.plan import CurationPlan
+from transforms.analyze import AnalyzeStep
+from transforms.dedup_beam import Deduplicate
+from transforms.normalize import NormalizeStep
+from transforms.pii import PiiStep, read_secret
+from transforms.quality import QualityStep
 
 
-def stages_for(plan: CurationPlan) -> StagePlan:
-    from transforms.normalize import NormalizeStep
+def prior_signature_files(plan: CurationPlan) -> list[Path]:
+    """Signature files of every other corpus in the store (never this corpus's own)."""
+    root = plan.store.signatures()
+    if not root.is_dir():
+        return []
+    return sorted(
+        path for path in root.glob("*/*.parquet") if path.parent.name != plan.corpus_id
+    )
 
-    steps = [NormalizeStep()]
-    return StagePlan(steps=tuple(steps))
+
+def stages_for(plan: CurationPlan, signatures_dir: Path) -> StagePlan:
+    manifest = plan.manifest
+    secret = read_secret(manifest.pii)  # read at launch: a missing secret stops the run here
+    steps = (
+        NormalizeStep(),
+        AnalyzeStep(),
+        QualityStep(manifest.quality),
+        PiiStep(manifest.pii, secret),
+    )
+    prior = prior_signature_files(plan)
+
+    def deduplicate() -> Deduplicate:
+        return Deduplicate(manifest.dedup, plan.corpus_id, prior_signatures=prior,
+                           signatures_dir=signatures_dir)
+
+    return StagePlan(steps=steps, deduplicate=deduplicate)
