@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -85,13 +86,14 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
     )
     if section.uri.startswith(REMOTE_SCHEMES):
         found = [(uri, size) for uri, size in _expand_remote(section.uri)]
-        planned = [PlannedFile(SourceFile(uri=uri, path=uri, **common), size, index)
+        planned = [PlannedFile(SourceFile(uri=uri, path=uri, name=uri, **common), size, index)
                    for uri, size in found]
     else:
         planned = []
         for path in _expand_local(section.uri, base):
             resolved = path.resolve()
-            source = SourceFile(uri=resolved.as_uri(), path=str(resolved), **common)
+            name = os.path.relpath(resolved, base.resolve())
+            source = SourceFile(uri=resolved.as_uri(), path=str(resolved), name=name, **common)
             planned.append(PlannedFile(source, resolved.stat().st_size, index))
     if not planned:
         raise ManifestError(f"sources[{index}].uri: no file matches {section.uri!r}")

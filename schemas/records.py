@@ -69,6 +69,7 @@ class SourceFile:
     text_field: str
     encoding: str
     max_record_bytes: int
+    name: str = ""  # relative to the manifest's folder (remote: the URI): part of doc ids
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class Document:
     """A document between stages. Fields after `text` are filled in by later stages.
 
     `match_key` and `tokens` are transient: used by dedup and PII, never written to a shard.
-    `tokens` is a tuple of `Token` once the analysis stage has run, else None.
+    `tokens` is a `Sequence[Token]` (`transforms.analyze.TokenTable`) once the analysis stage
+    has run, else None.
     """
 
     doc_id: str
@@ -119,9 +121,13 @@ class RejectedRecord:
     raw: bytes
 
 
-def doc_id_for(corpus_id: str, source_sha256: str, locator: int) -> str:
-    """Stable id: the same corpus, source bytes and record number give the same id on any run."""
-    key = f"{corpus_id}\x00{source_sha256}\x00{locator}".encode()
+def doc_id_for(corpus_id: str, source_sha256: str, locator: int, source_name: str = "") -> str:
+    """Stable id: the same corpus, source bytes and record number give the same id on any run.
+
+    `source_name` (the file's path relative to its manifest) tells apart two files with the
+    same bytes, whose records are then exact duplicates of each other rather than one id twice.
+    """
+    key = f"{corpus_id}\x00{source_sha256}\x00{locator}\x00{source_name}".encode()
     return hashlib.sha256(key).hexdigest()[:32]
 
 

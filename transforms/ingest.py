@@ -166,7 +166,7 @@ def _parse_json_text(line: str, field: str) -> str | Reject:
 def _document(rec: RawRecord, text: str) -> Document:
     src = rec.source
     return Document(
-        doc_id=doc_id_for(src.corpus_id, rec.source_sha256, rec.locator),
+        doc_id=doc_id_for(src.corpus_id, rec.source_sha256, rec.locator, src.name),
         corpus_id=src.corpus_id,
         member=src.member,
         source_uri=src.uri,
