@@ -1,0 +1,541 @@
+"""Validate a written shard against the great-expectations suite of schemas/expectations.py.
+
+The core is plain: `validate_shard(table, bounds)` takes a pyarrow Table (or
+`validate_shard_file(path, bounds)` a Parquet file) and returns a `ShardValidation`. Nothing here
+knows Beam; the curation graph calls it on each shard after the writer renames it into place.
+
+What great-expectations cannot compute, we derive first, as extra columns of the frame it sees
+(see schemas/expectations.py): a residual-PII count per row from a regex backstop that is
+independent of presidio, a duplicate marker per row, and whether char_count matches the text.
+Each is a per-row value, so a failure points at rows and doc_ids without quoting any text.
+
+No text leaves this module: great-expectations' results carry the unexpected values themselves
+(`partial_unexpected_list`, `unexpected_list`, index lists with values), so the result is rebuilt
+from a whitelist of counts, row indices, doc_ids and numbers read from numeric columns before
+anything reports, logs or hashes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.expectations import (
+    CHAR_COUNT_MATCHES_COLUMN,
+    DOC_ID_PATTERN,
+    DUPLICATE_ROW_COLUMN,
+    RESIDUAL_PII_COLUMNS,
+    RESIDUAL_PII_TYPES,
+    ShardBounds,
+    build_suite,
+    import_great_expectations,
+    suite_definition,
+)
+from schemas.records import DOCUMENT_SCHEMA
+from transforms.checkdigits import is_valid_luhn, is_valid_my_number
+
+log = logging.getLogger(__name__)
+
+# At most this many row indices / doc_ids / values per failure: enough to find the rows, small
+# enough for a report line and an attestation.
+MAX_REPORTED_ROWS = 20
+
+# --- the residual-PII regex backstop ------------------------------------------------------------
+#
+# Shards hold stored text, whose digits are already ASCII. Regexes find candidates; check digits
+# decide My Numbers and cards (about one random 12-digit string in ten passes the My Number check,
+# one 13-19-digit string in ten the Luhn check), and digit counts decide phones. Two rules keep the
+# false positives of technical text down (man pages, hex dumps, tables of numbers):
+# - a match must be a whole number: not preceded by a digit, an ASCII letter or "digit-separator",
+#   nor followed by a digit or "separator-digit" ("1234-5678-9012-3456" is one number); this uses
+#   digit/ASCII look-arounds, never \b (kana and kanji are word characters, so \b does not fire
+#   between them and digits);
+# - grouped forms must group the way these numbers are written, with one separator throughout
+#   (4-4-4 My Number; 4-4-4-4 or 4-6-5 cards; area-exchange-subscriber phones), so columns of
+#   unrelated numbers do not read as one.
+# Every pattern starts with a digit, "+", "(" or "@", so `re` skips to candidates in C instead of
+# trying the look-behinds at every character (7-40x faster on the man-page corpus).
+
+# What the PII stage writes instead of a value: a typed placeholder (<PHONE_NUMBER>) or a keyed
+# pseudonym (<PERSON_3f9a2c>). Masked first, so a hex pseudonym can never read as a number.
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?:[_:#-][0-9A-Za-z+/=]{1,128})?>")
+_MASK = "\u25a0"  # ■: neither a digit, a separator nor an e-mail character
+
+_AFTER_NO_NUMBER = r"(?![0-9])(?![ -][0-9])"
+
+_MY_NUMBER = re.compile(r"[0-9][0-9]{3}(?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4}" + _AFTER_NO_NUMBER)
+
+# Cards start with a network's first digit (2 and 5 Mastercard, 3 Amex/JCB/Diners, 4 Visa,
+# 6 Discover/UnionPay): 13-19 digits in one run, 4-4-4-4(-3), or Amex/Diners' 4-6-5 / 4-6-4.
+_CARD = re.compile(
+    r"[2-6](?:[0-9]{12,18}"
+    r"|[0-9]{3}(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{4}(?:(?P=s)[0-9]{3})?"
+    r"|[0-9]{3}(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5})" + _AFTER_NO_NUMBER
+)
+
+# Japanese phones: a trunk 0 or +81, then area, exchange and subscriber groups: "03-1234-5678",
+# "090 1234 5678", "03-12345678", "(03)1234-5678", "03(1234)5678", "+81-90-1234-5678",
+# "+81 (0)3 1234 5678". Unseparated, only forms that cannot be another kind of number's shape
+# as easily: mobile and IP (0[5-9]0 + 8 digits), toll-free 0120 / 0800, and +81.
+_PHONE = re.compile(
+    r"(?:0(?:"
+    r"[0-9]{1,4}(?P<s>[ -])[0-9]{1,4}(?P=s)[0-9]{3,4}"
+    r"|[0-9]{1,4}-[0-9]{6,8}"
+    r"|[0-9]{1,4}\([0-9]{1,4}\)[0-9]{4}"
+    r"|[5-9]0[0-9]{8}|120[0-9]{6}|800[0-9]{7})"
+    r"|\+81(?:[ -]?(?:\(0\)[ -]?)?[0-9]{1,4}(?P<t>[ -])[0-9]{1,4}(?P=t)[0-9]{3,4}|[1-9][0-9]{8,9})"
+    r"|\(0[0-9]{1,4}\) ?[0-9]{1,4}-[0-9]{4}"
+    r")(?![0-9])(?!-[0-9])"
+)
+
+# Counted by their "@": the local part is only checked to exist (one allowed character before
+# the "@"), which lets the scan start at each "@" instead of at every ASCII letter.
+_EMAIL = re.compile(
+    r"@(?<=[A-Za-z0-9._%+-]@)"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,24}"
+    r"(?![A-Za-z0-9-])"
+)
+
+
+def _digits(match: str) -> str:
+    return "".join(ch for ch in match if "0" <= ch <= "9")
+
+
+def _starts_a_number(text: str, start: int) -> bool:
+    """Whether a match at `start` is the start of a number rather than the middle of one (or of
+    an identifier such as "A0312345678")."""
+    if start == 0:
+        return True
+    before = text[start - 1]
+    if before.isascii() and (before.isalnum() or before == "+"):
+        return False
+    return not (before in " -" and start >= 2 and "0" <= text[start - 2] <= "9")
+
+
+def _is_japanese_phone(match: str) -> bool:
+    digits = _digits(match)
+    if match.startswith("+81"):
+        digits = digits[2:]
+        digits = digits if digits.startswith("0") else "0" + digits
+    # National numbers are 10 digits (fixed lines, 0120) or 11 (mobile, 050 IP, 0800); a second
+    # 0 would be an international prefix, not an area code.
+    return len(digits) in (10, 11) and digits[0] == "0" and digits[1] != "0"
+
+
+def _count(pattern: re.Pattern[str], text: str, valid) -> int:
+    return sum(
+        1
+        for m in pattern.finditer(text)
+        if _starts_a_number(text, m.start()) and valid(m.group())
+    )
+
+
+# Every digit form above holds at least 10 digits with at most two separator characters between
+# neighbours ("+81 (0)3": "81", " (", "0", ")", "3"). Arrow's RE2 tests that for a whole column in
+# C++, so only the few rows that pass (78 of 1,784 man pages) go through the Python scan.
+_DIGIT_PII_PREFILTER = r"[0-9](?:[ ()\-]{0,2}[0-9]){9}"
+_DIGIT_GATE = re.compile(_DIGIT_PII_PREFILTER)
+
+
+def may_hold_pii(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Per row, whether `residual_pii_counts` could find anything: a vectorized superset test."""
+    digits = pc.match_substring_regex(texts, _DIGIT_PII_PREFILTER)
+    at_sign = pc.match_substring(texts, "@")
+    return pc.fill_null(pc.or_(digits, at_sign), False)
+
+
+def mask_placeholders(text: str) -> str:
+    """`text` with the PII stage's placeholders and pseudonyms replaced by one mask character."""
+    return _PLACEHOLDER.sub(_MASK, text) if "<" in text else text
+
+
+def residual_pii_counts(text: str) -> dict[str, int]:
+    """How many PII-shaped strings of each RESIDUAL_PII_TYPES kind `text` still holds.
+
+    Counts only, by design: the matched strings never leave this function.
+    """
+    text = mask_placeholders(text)
+    counts = dict.fromkeys(RESIDUAL_PII_TYPES, 0)
+    if "@" in text:
+        counts["email"] = sum(1 for _ in _EMAIL.finditer(text))
+    if not _DIGIT_GATE.search(text):
+        return counts
+    counts["my_number"] = _count(_MY_NUMBER, text, lambda m: is_valid_my_number(_digits(m)))
+    counts["card"] = _count(_CARD, text, lambda m: is_valid_luhn(_digits(m)))
+    counts["phone"] = _count(_PHONE, text, _is_japanese_phone)
+    return counts
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def duplicate_key(text: str) -> bytes:
+    """A 16-byte digest of the stored text, for spotting exact repeats within a shard.
+
+    Stored text is already normalized (NFC, width-folded, newlines unified), so an exact repeat is
+    a copy that exact dedup, which compares the stricter matching key, should have dropped. Near
+    duplicates are the MinHash stage's job and are not re-checked here: folding again (NFKC,
+    casefold, whitespace) would cost 3x for copies that dedup's matching key already catches.
+    """
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def duplicate_rows(doc_ids: Sequence[str | None], texts: Sequence[str | None]) -> list[int]:
+    """1 for every row that repeats an earlier row's doc_id or text, else 0.
+
+    The first row of each group is not a duplicate: the count is what dedup should have dropped,
+    so the mean over the shard is its duplicate rate (0 after a correct dedup).
+    """
+    seen_ids: set[str] = set()
+    seen_texts: set[bytes] = set()
+    flags: list[int] = []
+    for doc_id, text in zip(doc_ids, texts, strict=True):
+        repeated = False
+        if doc_id is not None:
+            repeated = doc_id in seen_ids
+            seen_ids.add(doc_id)
+        if text is not None:
+            key = duplicate_key(text)
+            repeated = repeated or key in seen_texts
+            seen_texts.add(key)
+        flags.append(int(repeated))
+    return flags
+
+
+# --- the validation frame -----------------------------------------------------------------------
+
+
+def _string_column(table: pa.Table, name: str) -> list[str | None] | None:
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return None
+    return column.to_pylist()
+
+
+def check_columns(table: pa.Table) -> dict[str, pa.Array]:
+    """The derived CHECK_COLUMNS of `table`; a check whose inputs are missing is left out, so the
+    suite reports that column as missing rather than passing silently."""
+    checks: dict[str, pa.Array] = {}
+    texts = _string_column(table, "text")
+    doc_ids = _string_column(table, "doc_id")
+    if texts is not None:
+        candidates = may_hold_pii(table.column("text")).to_pylist()
+        clean = dict.fromkeys(RESIDUAL_PII_TYPES, 0)
+        per_row = [
+            None if t is None else residual_pii_counts(t) if maybe else clean
+            for t, maybe in zip(texts, candidates, strict=True)
+        ]
+        for kind, column in RESIDUAL_PII_COLUMNS.items():
+            checks[column] = pa.array(
+                [c[kind] if c is not None else None for c in per_row], pa.int64()
+            )
+    if texts is not None and doc_ids is not None:
+        checks[DUPLICATE_ROW_COLUMN] = pa.array(duplicate_rows(doc_ids, texts), pa.int64())
+    if texts is not None and "char_count" in table.column_names:
+        lengths = pc.utf8_length(table.column("text"))
+        matches = pc.equal(pc.cast(lengths, pa.int64()), table.column("char_count"))
+        checks[CHAR_COUNT_MATCHES_COLUMN] = pc.fill_null(matches, False).combine_chunks()
+    return checks
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation: its type, its column (None for table-level ones), what it expected
+    (the suite's kwargs) and what was observed: counts, row indices, doc_ids and numbers only."""
+
+    expectation: str
+    column: str | None
+    observed: Mapping[str, Any]
+    expected: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShardValidation:
+    """The outcome of a shard's suite.
+
+    `result_json` is the canonical JSON of the sanitized suite result (no timestamps, run ids or
+    values from the text), and `result_digest` its sha256: the same shard gives the same digest on
+    any run, and the digest is what the residency attestation records.
+    """
+
+    passed: bool
+    failures: tuple[Failure, ...]
+    result_digest: str
+    statistics: Mapping[str, float | int]
+    result_json: str
+
+
+# Expectations whose observed_value is schema (column names, a dtype name), never document data.
+_SCHEMA_EXPECTATIONS = frozenset(
+    {"expect_table_columns_to_match_ordered_list", "expect_column_values_to_be_of_type"}
+)
+_COUNT_KEYS = ("element_count", "unexpected_count", "missing_count")
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON-safe, run-stable form of a number read from a column or a metric."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else repr(float(value))
+    if hasattr(value, "item"):  # numpy scalars
+        return _json_number(value.item())
+    return None
+
+
+class _RowReporter:
+    """Turns row indices into the few things a report may say about a row."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        ids = _string_column(table, "doc_id") or []
+        pattern = re.compile(DOC_ID_PATTERN)
+        # A doc_id that is not a Kura id might be anything, so it is not repeated.
+        self._doc_ids = [i if i is not None and pattern.match(i) else None for i in ids]
+
+    def describe(self, rows: Iterable[int], column: str | None) -> dict[str, Any]:
+        rows = sorted(rows)[:MAX_REPORTED_ROWS]
+        out: dict[str, Any] = {
+            "rows": rows,
+            "doc_ids": [self._doc_ids[r] if r < len(self._doc_ids) else None for r in rows],
+        }
+        values = self._numeric_values(column, rows)
+        if values is not None:
+            out["values"] = values
+        return out
+
+    def _numeric_values(self, column: str | None, rows: list[int]) -> list[Any] | None:
+        if column is None or column not in self._table.column_names:
+            return None
+        data = self._table.column(column)
+        if not (pa.types.is_integer(data.type) or pa.types.is_floating(data.type)):
+            return None  # a string column's values are text: never reported
+        return [_json_number(data[r].as_py()) for r in rows]
+
+
+def _raised(info: Any) -> bool:
+    """GX reports an exception as one info dict, or as a dict of them keyed by metric."""
+    if not isinstance(info, Mapping):
+        return False
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    return any(_raised(v) for v in info.values())
+
+
+def _sanitized_result(
+    result: Mapping[str, Any], reporter: _RowReporter, frame_columns: Sequence[str]
+) -> dict[str, Any]:
+    config = result["expectation_config"]
+    kind = config["type"]
+    kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+    column = kwargs.get("column")
+    raw = result.get("result") or {}
+    observed: dict[str, Any] = {}
+    # GX's exception messages may quote values: say only what the schema tells.
+    if column is not None and column not in frame_columns:
+        observed["error"] = "column missing"
+    elif _raised(result.get("exception_info")):
+        observed["error"] = "not evaluated"
+    for key in _COUNT_KEYS:
+        if key in raw:
+            observed[key] = int(raw[key])
+    if "observed_value" in raw:
+        value = raw["observed_value"]
+        number = _json_number(value)
+        if number is not None or value is None:
+            observed["value"] = number
+        elif kind in _SCHEMA_EXPECTATIONS:
+            observed["value"] = value
+    indices = raw.get("partial_unexpected_index_list") or raw.get("unexpected_index_list") or []
+    unexpected_rows = [r for r in indices if isinstance(r, int)]
+    if unexpected_rows:
+        observed.update(reporter.describe(unexpected_rows, column))
+    return {
+        "expectation": kind,
+        "column": column,
+        "kwargs": kwargs,
+        "success": bool(result["success"]),
+        "observed": observed,
+    }
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def arrow_schema_mismatches(schema: pa.Schema) -> list[dict[str, Any]]:
+    """Columns whose Arrow type or nullability differ from DOCUMENT_SCHEMA.
+
+    pandas, which great-expectations sees, cannot tell float32 from float16 or string from
+    large_string; the shard's readers can, so the Arrow schema is checked exactly here.
+    """
+    found = {f.name: f for f in schema}
+    mismatches = []
+    for expected in DOCUMENT_SCHEMA:
+        actual = found.get(expected.name)
+        if actual is None:
+            mismatches.append({"column": expected.name, "observed": None})
+        elif actual.type != expected.type or actual.nullable != expected.nullable:
+            mismatches.append(
+                {
+                    "column": expected.name,
+                    "observed": {"type": str(actual.type), "nullable": actual.nullable},
+                    "expected": {"type": str(expected.type), "nullable": expected.nullable},
+                }
+            )
+    return mismatches
+
+
+# --- running the suite --------------------------------------------------------------------------
+
+
+@functools.cache
+def _batch_definition() -> Any:
+    """One ephemeral GX context per process, with one pandas asset that takes any frame."""
+    gx = import_great_expectations()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("kura_shard")
+    return source.add_dataframe_asset("shard").add_batch_definition_whole_dataframe("whole")
+
+
+class ShardValidator:
+    """Validates shards against one suite. Holds only plain data until `setup()`, so it pickles
+    (to a Beam worker, say); `setup()` imports great-expectations and builds the suite."""
+
+    def __init__(self, bounds: ShardBounds) -> None:
+        self.bounds = bounds
+        self.definition = suite_definition(bounds)
+        self._suite: Any = None
+
+    def setup(self) -> None:
+        if self._suite is None:
+            self._suite = build_suite(self.definition)
+            _batch_definition()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_suite": None}
+
+    def __call__(self, table: pa.Table) -> ShardValidation:
+        self.setup()
+        checks = check_columns(table)
+        frame = table
+        for name, values in checks.items():
+            frame = frame.append_column(name, values)
+        # GX's own Validator gets the batch once; `batch.validate` would build it twice, and
+        # each build fingerprints the whole frame (text included): 40% of the run on big shards.
+        from great_expectations.validator.v1_validator import Validator
+
+        validator = Validator(
+            _batch_definition(),
+            # SUMMARY: counts plus the first rows' indices, all a report may use of a failure.
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": MAX_REPORTED_ROWS,
+            },
+            batch_parameters={"dataframe": frame.to_pandas()},
+        )
+        raw = validator.validate_expectation_suite(self._suite).to_json_dict()
+
+        reporter = _RowReporter(frame)
+        results = [_sanitized_result(r, reporter, frame.column_names) for r in raw["results"]]
+        for r in results:
+            if r["column"] == DUPLICATE_ROW_COLUMN and DUPLICATE_ROW_COLUMN in checks:
+                # A mean has no unexpected rows of its own: name the repeats for the report.
+                flags = checks[DUPLICATE_ROW_COLUMN].to_pylist()
+                dup_rows = [i for i, flag in enumerate(flags) if flag]
+                if dup_rows:
+                    r["observed"].update(reporter.describe(dup_rows, None))
+        results.sort(key=lambda r: _canonical([r["expectation"], r["column"], r["kwargs"]]))
+        schema_mismatches = arrow_schema_mismatches(table.schema)
+
+        passed = not schema_mismatches and all(r["success"] for r in results)
+        canonical = {
+            "suite": self.definition["name"],
+            "bounds": self.bounds.as_dict(),
+            "rows": table.num_rows,
+            "success": passed,
+            "arrow_schema": schema_mismatches,
+            "results": results,
+        }
+        result_json = _canonical(canonical)
+        failures = tuple(
+            Failure("kura.arrow_schema", m["column"], {"value": m["observed"]},
+                    {"value": m.get("expected", "present")})
+            for m in schema_mismatches
+        ) + tuple(
+            Failure(r["expectation"], r["column"], r["observed"],
+                    {k: v for k, v in r["kwargs"].items() if k != "column"})
+            for r in results
+            if not r["success"]
+        )
+        statistics = _statistics(table, checks, results)
+        log.info("shard validation: %d rows, %d expectations, %d failed", table.num_rows,
+                 len(results), len(failures))
+        return ShardValidation(
+            passed=passed,
+            failures=failures,
+            result_digest=hashlib.sha256(result_json.encode("utf-8")).hexdigest(),
+            statistics=statistics,
+            result_json=result_json,
+        )
+
+
+def _statistics(
+    table: pa.Table, checks: Mapping[str, pa.Array], results: Sequence[Mapping[str, Any]]
+) -> dict[str, float | int]:
+    stats: dict[str, float | int] = {
+        "rows": table.num_rows,
+        "evaluated_expectations": len(results),
+        "unsuccessful_expectations": sum(1 for r in results if not r["success"]),
+    }
+    if DUPLICATE_ROW_COLUMN in checks:
+        dup = checks[DUPLICATE_ROW_COLUMN]
+        stats["duplicate_rows"] = int(pc.sum(dup).as_py() or 0)
+        stats["duplicate_rate"] = stats["duplicate_rows"] / table.num_rows if len(dup) else 0.0
+    for kind, column in RESIDUAL_PII_COLUMNS.items():
+        if column in checks:
+            stats[f"residual_{kind}"] = int(pc.sum(checks[column]).as_py() or 0)
+    return stats
+
+
+@functools.lru_cache(maxsize=8)
+def _validator_for(bounds_json: str) -> ShardValidator:
+    spec = json.loads(bounds_json)
+    columns = {k: tuple(v) for k, v in spec["columns"].items()}
+    validator = ShardValidator(ShardBounds(columns, spec["max_duplicate_rate"]))
+    validator.setup()
+    return validator
+
+
+def validate_shard(table: pa.Table, bounds: ShardBounds) -> ShardValidation:
+    """Run the shard suite on `table`; the suite and GX context are built once per process."""
+    return _validator_for(_canonical(bounds.as_dict()))(table)
+
+
+def validate_shard_file(path: Path, bounds: ShardBounds) -> ShardValidation:
+    """`validate_shard` on a Parquet shard read whole (shards are sized to fit in memory)."""
+    return validate_shard(pq.read_table(path), bounds)
