@@ -19,6 +19,7 @@ from pipelines.guard import guard_launch
 from pipelines.options import RunnerChoice, validate_runner
 from pipelines.plan import CurationPlan, plan_run
 from pipelines.stages import stages_for
+from pipelines.validation import validate_run
 from schemas.manifest import Manifest
 from schemas.run import RunSummary
 
@@ -29,6 +30,7 @@ RunFn = Callable[[CurationPlan, StagePlan, str], RunSummary]
 class LaunchResult:
     summary: RunSummary
     recorded: RecordedRun
+    validation_seconds: float
 
 
 def _beam_option(args: tuple[str, ...], name: str) -> str | None:
@@ -70,8 +72,14 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
         _replace_folder(staged_signatures, plan.store.signatures(plan.corpus_id))
     finally:
         shutil.rmtree(staged_signatures, ignore_errors=True)
-    recorded = record_run(store_root, summary)
-    return LaunchResult(summary, recorded)
+    validated = validate_run(store_root, summary, manifest)
+    summary = validated.summary
+    plan.store.run_summary(summary.run_id).write_text(summary.model_dump_json(indent=2) + "\n")
+    recorded = record_run(
+        store_root, summary,
+        validation_digests={p: v.result_digest for p, v in validated.validations.items()},
+    )
+    return LaunchResult(summary, recorded, validated.seconds)
 
 
 def _replace_folder(new: Path, target: Path) -> None:

@@ -52,6 +52,14 @@ class Counts(_Frozen):
         )
 
 
+class ShardCheck(_Frozen):
+    """A shard's great-expectations outcome: never values from the text, only names."""
+
+    passed: bool
+    result_digest: str
+    failed_expectations: list[str] = Field(default_factory=list)
+
+
 class RunSummary(_Frozen):
     version: str = RUN_SUMMARY_VERSION
     run_id: str
@@ -70,4 +78,7 @@ class RunSummary(_Frozen):
     shards: list[StoredFile]
     rejects: list[StoredFile]
     duplicates: list[StoredFile] = Field(default_factory=list)
+    validation: dict[str, ShardCheck] = Field(
+        default_factory=dict, description="by shard path; a failed shard is in quarantine/"
+    )
     output_location: Location

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 CORPUS_ID = "acme-business-docs"
 MEMBER = "acme"
 MAX_RECORD_BYTES = 65_536
+# Small shards, so the demo shows several of them (and a release over more than one).
+SHARD_TARGET_BYTES = 256 * 1024
 LOCATION = '{ provider = "onprem", country = "JP", region = "jp-tokyo" }'
 
 
@@ -38,6 +40,9 @@ def manifest_toml(sources: Sequence[Source]) -> str:
         "",
         "[limits]",
         f"max_record_bytes = {MAX_RECORD_BYTES}",
+        "",
+        "[shards]",
+        f"target_bytes = {SHARD_TARGET_BYTES}",
     ]
     for source in sources:
         lines += ["", "[[sources]]", f"uri = {_quoted(source.uri)}",

@@ -1,0 +1,82 @@
+"""After a run: validate every shard with its great-expectations suite, quarantine failures.
+
+The bounds come from the same rules the quality stage applied (`transforms.quality`), so a
+shard fails only if a document slipped past a filter or was changed after it. A failing shard
+is moved to `quarantine/<corpus_id>/`: it is still attested (with its failed result) but never
+certified. Each shard's sanitized result is kept in `validation/<corpus_id>/` for the report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from schemas.expectations import ShardBounds
+from schemas.manifest import Manifest
+from schemas.run import RunSummary, ShardCheck, StoredFile
+from transforms.quality import is_japanese, quality_rules
+from transforms.validate import ShardValidation, ShardValidator
+
+
+@dataclass(frozen=True)
+class ValidatedRun:
+    summary: RunSummary
+    validations: dict[str, ShardValidation]  # by the shard's final store path
+    seconds: float
+
+
+def shard_bounds(manifest: Manifest) -> ShardBounds:
+    """Every row must satisfy the quality rules the run applied; no exact repeat may remain."""
+    japanese = is_japanese(manifest.corpus.language)
+    columns: dict[str, list[float | None]] = {}
+    for rule in quality_rules(manifest.quality):
+        if rule.japanese_only and not japanese:
+            continue
+        low, high = columns.setdefault(rule.signal, [None, None])
+        if rule.bound == "min":
+            columns[rule.signal] = [rule.threshold, high]
+        else:
+            columns[rule.signal] = [low, rule.threshold]
+    return ShardBounds(columns={k: (v[0], v[1]) for k, v in columns.items()},
+                       max_duplicate_rate=0.0)
+
+
+def _quarantine(store_root: Path, stored: StoredFile, corpus_id: str) -> StoredFile:
+    source = store_root / stored.path
+    target = store_root / "quarantine" / corpus_id / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    return stored.model_copy(update={"path": str(target.relative_to(store_root))})
+
+
+def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
+                 validator: ShardValidator | None = None) -> ValidatedRun:
+    started = time.perf_counter()
+    validator = validator or ShardValidator(shard_bounds(manifest))
+    validator.setup()
+    report_dir = store_root / "validation" / summary.corpus_id
+    report_dir.mkdir(parents=True, exist_ok=True)
+    shards: list[StoredFile] = []
+    validations: dict[str, ShardValidation] = {}
+    for stored in summary.shards:
+        result = validator(pq.read_table(store_root / stored.path))
+        final = stored if result.passed else _quarantine(store_root, stored, summary.corpus_id)
+        (report_dir / (Path(stored.path).name + ".json")).write_text(result.result_json)
+        shards.append(final)
+        validations[final.path] = result
+    checks = {
+        path: ShardCheck(passed=v.passed, result_digest=v.result_digest,
+                         failed_expectations=sorted({f.expectation for f in v.failures}))
+        for path, v in validations.items()
+    }
+    summary = summary.model_copy(update={"shards": shards, "validation": checks})
+    return ValidatedRun(summary, validations, time.perf_counter() - started)
+
+
+def failed(validations: dict[str, ShardValidation]) -> Sequence[str]:
+    return sorted(path for path, v in validations.items() if not v.passed)
