@@ -128,6 +128,13 @@ class TokenTable(Sequence[Token]):
             self._tokens = tuple(map(tuple.__new__, repeat(Token), columns))
         return self._tokens
 
+    def pos_contains(self, fragment: str) -> bool:
+        """Whether any token's POS holds `fragment` (e.g. "人名"), without building Tokens.
+
+        The PII stage asks this before it reads person-name tokens: most documents have none.
+        """
+        return fragment in self._fields
+
     def __len__(self) -> int:
         return len(self.starts)
 

@@ -1,0 +1,303 @@
+"""PERSON: Japanese names from the analysis stage's tokens, not from a regex.
+
+Evidence, strongest first: UniDic's person-name tags (名詞,固有名詞,人名,姓/名), an honorific or job
+title right after the name (様 さん 氏 殿 君 先生, 部長 …), and the surname / given-name lists of
+`japanese_personal_name_dataset` for names UniDic does not tag. A surname followed by a company
+word (山田商事, 鈴木水産) or after 株式会社 is a company name and is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from itertools import compress
+from operator import itemgetter
+
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
+
+from schemas.records import Token
+
+HONORIFICS = frozenset({"様", "さま", "さん", "氏", "殿", "君", "くん", "ちゃん", "先生"})
+TITLES = frozenset({
+    "部長", "課長", "社長", "係長", "主任", "専務", "常務", "会長", "所長", "支店長", "店長",
+    "室長", "次長", "教授", "准教授", "博士", "弁護士", "医師", "税理士", "会計士", "理事長",
+    "副社長", "監督", "選手", "議員", "代表", "担当",
+})  # fmt: skip
+# Labels and titles written just before a name (代表取締役 山田太郎, 担当：佐藤).
+TITLES_BEFORE = (
+    "代表取締役", "取締役", "代表者", "担当者", "担当", "氏名", "名前", "宛名", "申請者", "契約者",
+    "差出人", "作成者", "社長", "部長", "課長", "署名", "送信者",
+)  # fmt: skip
+# Words that turn a preceding surname into a company, shop or place name.
+ORGANISATION_WORDS = frozenset({
+    "株式会社", "有限会社", "合同会社", "商事", "工業", "産業", "通信", "情報", "水産", "建設",
+    "電機", "電気", "銀行", "証券", "保険", "不動産", "製作所", "化学", "食品", "運輸", "物産",
+    "興業", "印刷", "鉄道", "商店", "書店", "病院", "医院", "事務所", "農園", "薬品", "ガス",
+    "電力", "精機", "製薬", "開発", "技研", "ホールディングス", "グループ", "財団", "大学",
+    "学園", "高校", "鉱業", "農林", "林業", "漁業", "牧場", "工房", "製作", "駅", "町", "村", "市",
+    "区", "県", "線", "通り", "橋", "川", "家", "屋",
+    "組", "会", "社", "店", "園", "堂", "館", "寺", "神社", "酒造", "製菓", "商会", "企画",
+    "システム", "ソリューションズ", "テクノロジー", "サービス", "工務店", "運送", "倉庫",
+})  # fmt: skip
+COMPANY_FORMS = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "（株）", "㈱",
+                 "(有)", "（有）")
+# A company form shortly after the name, with no particle or punctuation between: 阿部鉱業合同会社.
+_COMPANY_AFTER = re.compile(r"[^\s、。，,のはがをにへとでも様]{0,6}?(?:" + "|".join(
+    re.escape(form) for form in COMPANY_FORMS) + ")")
+# What wakes the recognizer up without a person-name tag. "様" is mostly 仕様/同様/様々 in
+# technical text, "さま" mostly さまざま, and a label counts only as a form field ("名前：", not
+# a man page's 名前 heading).
+_EVIDENCE = re.compile(
+    r"(?<![仕同皆模異多一各有])様(?![々子式態])|"
+    + "|".join(sorted({*HONORIFICS, *TITLES} - {"様", "さま"}, key=len, reverse=True))
+    + "|(?:" + "|".join(sorted(TITLES_BEFORE, key=len, reverse=True)) + ")[ \u3000]?[:：]"
+)
+_PERSON_POS = "名詞,固有名詞,人名"
+_START_OF, _POS_OF = itemgetter(0), itemgetter(2)
+_HONOUR_AFTER = re.compile("|".join(sorted({*HONORIFICS, *TITLES}, key=len, reverse=True)))
+_LABEL_BEFORE = re.compile(
+    "(?:" + "|".join(sorted(TITLES_BEFORE, key=len, reverse=True)) + ")[ :：\u3000]*"
+)
+_SURNAME_POS = "名詞,固有名詞,人名,姓"
+_GIVEN_POS = "名詞,固有名詞,人名,名"
+_MAX_NAME_TOKENS = 4
+
+
+def _katakana(hiragana: str) -> str:
+    return "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in hiragana)
+
+
+def load_name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(surnames, given names, one-kanji surnames), kanji and katakana, from
+    japanese_personal_name_dataset."""
+    from japanese_personal_name_dataset import load_dataset
+
+    men, women, last_names = load_dataset(include_last_names=True)
+    # One-character surnames (林, 森, 東) are ordinary words far more often than names.
+    surnames = {name for name in last_names if len(name) >= 2}
+    surnames |= {_katakana(entry["reading"]) for entry in last_names.values()
+                 if len(entry.get("reading", "")) >= 3}
+    given: set[str] = set()
+    for names in (men, women):
+        for reading, entry in names.items():
+            if len(reading) >= 2:
+                given.add(_katakana(reading))
+            given.update(entry.get("kanji", ()))
+    short = frozenset(name for name in last_names if len(name) == 1)
+    return frozenset(surnames), frozenset(given), short
+
+
+class JaPersonRecognizer(EntityRecognizer):
+    """Finds names on `TokenNlpArtifacts.kura_tokens` (the analysis stage's tokens)."""
+
+    ENTITY = "PERSON"
+    CONTEXT = ("氏名", "名前", "担当", "宛", "差出人", "作成者", "署名", "申請者", "契約者")
+
+    def __init__(self) -> None:
+        self.surnames: frozenset[str] = frozenset()
+        self.given_names: frozenset[str] = frozenset()
+        self.short_surnames: frozenset[str] = frozenset()
+        super().__init__(
+            supported_entities=["PERSON"],
+            name="JaPersonRecognizer",
+            supported_language="ja",
+            context=list(self.CONTEXT),
+        )
+
+    def load(self) -> None:
+        self.surnames, self.given_names, self.short_surnames = load_name_lists()
+
+    def triggered(self, view: str) -> bool:
+        # Names come from tokens; the stage decides from the tokens (see `has_name_evidence`).
+        return True
+
+    def has_name_evidence(self, view: str, tokens: Sequence[Token]) -> bool:
+        """Cheap test: an honorific or name label in the text, or any person-name tag.
+
+        A token table that can answer "any POS containing X?" without building its Tokens
+        (`pos_contains`) is asked that; otherwise the tokens are scanned.
+        """
+        if _EVIDENCE.search(view) is not None:
+            return True
+        pos_contains = getattr(tokens, "pos_contains", None)
+        if pos_contains is not None:
+            return bool(pos_contains("人名"))
+        return any(tok.pos.startswith(_PERSON_POS) for tok in tokens)
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        tokens = getattr(nlp_artifacts, "kura_tokens", None)
+        if not tokens or "PERSON" not in entities:
+            return []
+        return [
+            self._result(start, end, score)
+            for start, end, score in self.name_spans(text, tokens)
+        ]
+
+    def _kind(self, text: str, tok: Token) -> str | None:
+        """"sei"/"mei" for tagged names, "sei?"/"mei?" for list matches, None otherwise."""
+        if tok.pos.startswith(_SURNAME_POS):
+            return "sei"
+        if tok.pos.startswith(_GIVEN_POS):
+            return "mei"
+        if tok.pos.startswith(_PERSON_POS):
+            return "mei?"
+        if not tok.pos.startswith("名詞"):
+            return None
+        surface = text[tok.start : tok.end]
+        if surface in self.surnames:
+            return "sei?"
+        if len(surface) >= 2 and surface in self.given_names:
+            return "mei?"
+        return None
+
+    def name_spans(self, text: str, tokens: Sequence[Token]) -> list[tuple[int, int, float]]:
+        """(start, end, score) of each name; honorifics stay outside the span.
+
+        Only tokens near evidence are examined (a person-name tag, an honorific or title after,
+        a label such as 担当 before), found with C-level scans: walking every token of a long
+        document in Python would cost more than tokenizing it.
+        """
+        toks = tuple(tokens)
+        n = len(toks)
+        if not n:
+            return []
+        starts = list(map(_START_OF, toks))
+        poss = list(map(_POS_OF, toks))
+        name_pos = {p for p in set(poss) if p.startswith(_PERSON_POS)}
+        anchors = set(compress(range(n), map(name_pos.__contains__, poss)))
+        for match in _HONOUR_AFTER.finditer(text):
+            k = bisect_left(starts, match.start())
+            if 0 < k < n and starts[k] == match.start():
+                anchors.add(k - 1)
+        for match in _LABEL_BEFORE.finditer(text):
+            k = bisect_left(starts, match.end())
+            if k < n:
+                anchors.add(k)
+        spans: list[tuple[int, int, float]] = []
+        covered = 0
+        for anchor in sorted(anchors):
+            if anchor < covered:
+                continue
+            i = anchor
+            # Back up over untagged parts (岡田 tagged as a place, before a tagged given name).
+            while (
+                i > covered
+                and anchor - i < _MAX_NAME_TOKENS - 1
+                and text[toks[i - 1].end : toks[i].start] in ("", " ")
+                and self._kind(text, toks[i - 1]) is not None
+            ):
+                i -= 1
+            run = self._run(text, toks, i)
+            if run is None:
+                continue
+            j, kinds = run
+            score = self._score(text, toks, i, j, kinds)
+            if score > 0:
+                spans.append((toks[i].start, toks[j - 1].end, score))
+            covered = j
+        return spans
+
+    def _run(self, text: str, toks: Sequence[Token], i: int) -> tuple[int, list[str]] | None:
+        """The name starting at token i: (end index, kinds of its parts), or None."""
+        n = len(toks)
+        kind = self._kind(text, toks[i])
+        if kind is None and i + 1 < n and self._surface(text, toks[i + 1]) in HONORIFICS:
+            # One-kanji surnames (林, 森) are ordinary words unless an honorific follows.
+            kind = "sei?" if self._surface(text, toks[i]) in self.short_surnames else None
+        if kind is None:
+            return None
+        kinds = [kind]
+        j = i + 1
+        while j < n and len(kinds) < _MAX_NAME_TOKENS:
+            if text[toks[j - 1].end : toks[j].start] not in ("", " "):
+                break
+            nxt = self._kind(text, toks[j])
+            if nxt is not None:
+                kinds.append(nxt)
+                j += 1
+                continue
+            if kinds[-1].startswith("mei") and len(kinds) >= 2:
+                # The rest of a given name UniDic tagged only in part (拓+真).
+                joined = text[toks[j - 1].start : toks[j].end]
+                if len(joined) <= 4 and joined in self.given_names:
+                    j += 1
+                    continue
+            if kinds[-1].startswith("sei"):
+                k = self._given_name_end(text, toks, j)
+                if k > j:
+                    kinds.append("mei?")
+                    j = k
+                    continue
+            break
+        return j, kinds
+
+    @staticmethod
+    def _surface(text: str, tok: Token) -> str:
+        return text[tok.start : tok.end]
+
+    def _given_name_end(self, text: str, tokens: Sequence[Token], j: int) -> int:
+        """End (exclusive) of an untagged given name starting at token j, else j.
+
+        UniDic splits rare given names (七+夏, 零): take the longest 1-3 tokens the name list
+        knows, or a one- or two-kanji noun that an honorific follows.
+        """
+        n = len(tokens)
+        for k in range(min(j + 3, n), j, -1):
+            surface = text[tokens[j].start : tokens[k - 1].end]
+            if len(surface) <= 4 and surface in self.given_names:
+                return k
+        surface = self._surface(text, tokens[j])
+        if (
+            len(surface) <= 2
+            and all("\u4e00" <= ch <= "\u9fff" for ch in surface)
+            and tokens[j].pos.startswith("名詞")
+            and surface not in TITLES
+            and surface not in HONORIFICS
+            and surface not in ORGANISATION_WORDS
+            and j + 1 < n
+            and self._surface(text, tokens[j + 1]) in HONORIFICS
+        ):
+            return j + 1
+        return j
+
+    def _score(self, text: str, tokens: Sequence[Token], i: int, j: int,
+               kinds: list[str]) -> float:
+        after = self._surface(text, tokens[j]) if j < len(tokens) else ""
+        start = tokens[i].start
+        before = text[max(0, start - 12) : start].rstrip(" :：\u3000\t")
+        honoured = after in HONORIFICS or after in TITLES or before.endswith(TITLES_BEFORE)
+        if not honoured and (
+            after in ORGANISATION_WORDS
+            or text[:start].endswith(COMPANY_FORMS)
+            or _COMPANY_AFTER.match(text, tokens[j - 1].end)
+        ):
+            return 0.0
+        tagged = {k for k in kinds if not k.endswith("?")}
+        has_sei = any(k.startswith("sei") for k in kinds)
+        has_mei = any(k.startswith("mei") for k in kinds)
+        if honoured and (tagged or len(kinds) >= 2 or has_sei):
+            return 0.85
+        if has_sei and has_mei and tagged:
+            return 0.85
+        if "sei" in tagged:
+            return 0.55
+        if tagged:
+            return 0.4
+        return 0.0
+
+    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type="PERSON",
+            start=start,
+            end=end,
+            score=score,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=self.name, original_score=score,
+                textual_explanation="UniDic person-name tags, name lists and honorifics",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
