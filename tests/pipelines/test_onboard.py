@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 EXPECTED_REJECT_STEPS = {
     "truncated_json": "ingest.json",
-    "number_text": "ingest.text_field",
+    "text_not_string": "ingest.text_field",
     "missing_text": "ingest.text_field",
     "invalid_utf8": "ingest.decode",
     "empty_text": "ingest.empty_text",

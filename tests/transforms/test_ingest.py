@@ -128,7 +128,7 @@ def test_csv_without_the_text_column_rejects_every_row() -> None:
 def test_csv_row_with_undecodable_bytes_is_rejected_and_others_kept() -> None:
     data = f"id,text\n1,{JA}\n".encode("cp932") + b"2,\x81\x20broken\n" + \
         f"3,{JA2}\n".encode("cp932")
-    verdict, docs, rejects = run(source("csv", encoding="cp932"), data)
+    _, docs, rejects = run(source("csv", encoding="cp932"), data)
     assert [d.locator for d in docs] == [1, 3]
     assert [r.step for r in rejects] == ["ingest.decode"]
 
