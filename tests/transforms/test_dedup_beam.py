@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import random
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas.dedup import DedupConfig
+from schemas.records import Document
+from transforms.dedup import connected_components, deduplicate_keys
+from transforms.dedup_beam import Deduplicate, _StarComponents
+from transforms.minhash import read_signatures
+
+KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろ"
+
+
+def _corpus(seed: int = 0, n: int = 60) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    keys = []
+    for i in range(n):
+        base = "".join(rng.choice(KANA) for _ in range(250))
+        keys.append(base)
+        if i % 3 == 0:
+            keys.append(base)
+        if i % 4 == 0:
+            chars = list(base)
+            for _ in range(3):
+                chars[rng.randrange(len(chars))] = rng.choice(KANA)
+            keys.append("".join(chars))
+    ids = [f"{seed}-{i:04d}" for i in range(len(keys))]
+    rng.shuffle(ids)
+    return ids, keys
+
+
+def _docs(ids: list[str], keys: list[str], corpus_id: str = "corpus-a") -> list[Document]:
+    return [Document(doc_id=d, corpus_id=corpus_id, member="m", source_uri="file:///x.jsonl",
+                     source_sha256="0" * 64, locator=i, text="(text)", match_key=k)
+            for i, (d, k) in enumerate(zip(ids, keys, strict=True))]
+
+
+@pytest.mark.parametrize("components", ["union-find", "distributed"])
+def test_beam_verdicts_equal_the_pure_core_on_shuffled_input(components: str, tmp_path) -> None:
+    config = DedupConfig()
+    ids, keys = _corpus()
+    expected = deduplicate_keys(ids, keys, config).verdicts
+    docs = _docs(ids, keys)
+    random.Random(7).shuffle(docs)
+    with TestPipeline() as p:
+        verdicts = p | beam.Create(docs) | Deduplicate(
+            config, "corpus-a", signatures_dir=tmp_path / components, components=components,
+            star_rounds=2 if components == "distributed" else 8)
+        assert_that(verdicts, equal_to(expected))
+
+
+def test_signature_files_hold_the_documents_that_stay_and_are_deterministic(tmp_path) -> None:
+    config = DedupConfig()
+    ids, keys = _corpus(seed=1, n=30)
+    docs = _docs(ids, keys)
+    with TestPipeline() as p:
+        _ = p | beam.Create(docs) | Deduplicate(config, "corpus-a", signatures_dir=tmp_path / "a",
+                                                signature_files=2)
+    reordered = list(reversed(docs))
+    with TestPipeline() as p:
+        _ = p | beam.Create(reordered) | Deduplicate(config, "corpus-a",
+                                                     signatures_dir=tmp_path / "b",
+                                                     signature_files=2)
+    names = sorted(f.name for f in (tmp_path / "a").iterdir())
+    assert names == ["signatures-00000-of-00002.parquet", "signatures-00001-of-00002.parquet"]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    stored = [d for name in names for d in read_signatures(tmp_path / "a" / name, config)[0]]
+    kept = deduplicate_keys(ids, keys, config).kept_signatures()[0]
+    assert sorted(stored) == sorted(kept)
+
+
+def test_reonboarding_under_a_second_corpus_id_removes_every_document(tmp_path) -> None:
+    config = DedupConfig()
+    ids, keys = _corpus(seed=2, n=30)
+    sig_dir = tmp_path / "signatures" / "corpus-a"
+    with TestPipeline() as p:
+        _ = p | beam.Create(_docs(ids, keys)) | Deduplicate(config, "corpus-a",
+                                                            signatures_dir=sig_dir)
+    prior = sorted(sig_dir.iterdir())
+    second_ids = ["b" + d for d in ids]
+    first_ids = set(ids)
+
+    def every_document_is_a_cross_corpus_duplicate(verdicts) -> None:
+        assert sorted(v.doc_id for v in verdicts) == sorted(second_ids)
+        assert {v.kind for v in verdicts} == {"cross-corpus"}
+        assert all(v.kept_doc_id in first_ids for v in verdicts)
+
+    with TestPipeline() as p:
+        verdicts = p | beam.Create(_docs(second_ids, keys, "corpus-b")) | Deduplicate(
+            config, "corpus-b", prior_signatures=prior,
+            signatures_dir=tmp_path / "signatures" / "corpus-b")
+        assert_that(verdicts, every_document_is_a_cross_corpus_duplicate)
+
+
+def test_own_signatures_are_refused_as_prior(tmp_path) -> None:
+    with pytest.raises(ValueError, match="own signatures"):
+        Deduplicate(DedupConfig(), "corpus-a",
+                    prior_signatures=[tmp_path / "signatures" / "corpus-a" / "s.parquet"])
+
+
+@pytest.mark.parametrize("rounds", [2, 12])
+def test_beam_star_components_on_an_adversarial_chain(rounds: int) -> None:
+    order = list(range(120))
+    random.Random(3).shuffle(order)
+    edges = [(f"v{order[i]:03d}", f"v{order[i + 1]:03d}") for i in range(len(order) - 1)]
+    expected = sorted(connected_components(edges).items())
+
+    def same_heads(heads) -> None:  # the star path repeats (centre, centre): compare as a set
+        assert sorted(set(heads)) == expected
+
+    with TestPipeline() as p:
+        heads = p | beam.Create(edges) | _StarComponents(rounds)
+        assert_that(heads, same_heads)
+
+
+def test_duplicate_row_fits_the_duplicates_schema() -> None:
+    import pyarrow as pa
+
+    from schemas.records import DUPLICATE_SCHEMA
+    from transforms.dedup import DedupVerdict
+    from transforms.dedup_beam import duplicate_row
+
+    doc = _docs(["d2"], ["key"])[0]
+    row = duplicate_row(doc, DedupVerdict("d2", "near", "c-d1", "d1", 0.9))
+    table = pa.Table.from_pylist([row], schema=DUPLICATE_SCHEMA)
+    assert table.column("kept_doc_id").to_pylist() == ["d1"]

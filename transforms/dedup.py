@@ -1,0 +1,389 @@
+"""Exact and near-duplicate detection: the pure core, with no Beam in it.
+
+The pieces, in the order a run uses them:
+- `exact_key`: sha256 of the matching key; equal keys are exact duplicates.
+- `lsh_params` / `band_keys`: bands x rows from datasketch's optimal-parameter routine, and the
+  bucket keys of a signature. Documents sharing a bucket are candidate pairs (`candidate_pairs`).
+- `estimated_jaccard` (transforms.minhash) checks each candidate before it becomes an edge.
+- `connected_components` (union-find) or `star_components` (large-star / small-star rounds)
+  turn edges into clusters; the head of a cluster is its lowest node.
+- `cluster_verdicts`: what happens to each member of one cluster.
+- `PriorIndex`: earlier corpora's stored signatures in a datasketch `MinHashLSH`.
+- `deduplicate_keys`: all of it in one process, for tests, benchmarks and small runs.
+
+Nodes are doc ids. A stored document of an earlier corpus enters the graph as `stored_node(id)`,
+which sorts before every doc id, so a cluster touching the store is headed by a stored document
+and every member of this corpus in it is removed as "cross-corpus".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from schemas.dedup import DedupConfig
+from transforms.minhash import MinHasher, estimated_jaccard, lean_minhashes
+
+KINDS = ("kept", "exact", "near", "cross-corpus")
+_STORED = "\x00"  # sorts before any character of a doc id
+# Buckets up to this size give all their pairs; larger ones (shared boilerplate) give each member
+# a pair with the bucket's lowest id and with its next `_WINDOW` neighbours in id order, so a
+# bucket of n documents costs O(n) pairs, not O(n^2).
+MAX_ALL_PAIRS_BUCKET = 64
+_WINDOW = 8
+
+
+def exact_key(match_key: str) -> bytes:
+    """sha256 of the matching key: equal digests are exact duplicates."""
+    return hashlib.sha256(match_key.encode("utf-8", "surrogatepass")).digest()
+
+
+# --- LSH banding -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) minimising datasketch's weighted false positive + negative areas.
+
+    datasketch's own routine with its default weights (0.5, 0.5), so a datasketch `MinHashLSH`
+    built with the same threshold and num_perm bands identically.
+    """
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def catch_probability(jaccard: float, bands: int, rows: int) -> float:
+    """P(a pair of Jaccard s shares at least one bucket) = 1 - (1 - s^r)^b: the S-curve."""
+    return 1.0 - (1.0 - jaccard**rows) ** bands
+
+
+def config_bands(config: DedupConfig) -> tuple[int, int]:
+    return lsh_params(config.effective_band_threshold, config.num_perm)
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
+    """One bucket key per band: the band number and an 8-byte digest of its hash values."""
+    little = signature.astype(signature.dtype.newbyteorder("<"), copy=False)
+    return [
+        band.to_bytes(2, "big")
+        + hashlib.blake2b(little[band * rows : (band + 1) * rows].tobytes(), digest_size=8).digest()
+        for band in range(bands)
+    ]
+
+
+def candidate_pairs(bucket: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Pairs (lower, higher) of the distinct ids of one bucket; nothing for a bucket of one."""
+    ids = sorted(set(bucket))
+    n = len(ids)
+    if n <= MAX_ALL_PAIRS_BUCKET:
+        for i in range(n):
+            for j in range(i + 1, n):
+                yield ids[i], ids[j]
+        return
+    for j in range(1, n):
+        yield ids[0], ids[j]
+        for i in range(max(1, j - _WINDOW), j):
+            yield ids[i], ids[j]
+
+
+# --- connected components ----------------------------------------------------------------------
+
+def connected_components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """node -> the lowest node of its component, for every node of an edge (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for u, v in edges:
+        parent.setdefault(u, u)
+        parent.setdefault(v, v)
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            # the lower root wins, so a root is always its component's lowest node
+            if ru < rv:
+                parent[rv] = ru
+            else:
+                parent[ru] = rv
+    return {node: find(node) for node in parent}
+
+
+def _ordered(u: str, v: str) -> tuple[str, str]:
+    return (u, v) if u < v else (v, u)
+
+
+def large_star_edges(node: str, neighbours: Iterable[str]) -> list[tuple[str, str]]:
+    """Large-star at one node: link every larger neighbour to the lowest of node + neighbours."""
+    nbrs = set(neighbours)
+    low = min(nbrs | {node})
+    return [_ordered(u, low) for u in nbrs if u > node]
+
+
+def small_star_edges(node: str, smaller_neighbours: Iterable[str]) -> list[tuple[str, str]]:
+    """Small-star at one node: link it and its smaller neighbours to the lowest of them."""
+    group = set(smaller_neighbours) | {node}
+    low = min(group)
+    return [(low, u) for u in group if u != low]
+
+
+def large_star(edges: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    adjacency: dict[str, set[str]] = defaultdict(set)
+    for u, v in edges:
+        adjacency[u].add(v)
+        adjacency[v].add(u)
+    return {e for node, nbrs in adjacency.items() for e in large_star_edges(node, nbrs)}
+
+
+def small_star(edges: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    smaller: dict[str, set[str]] = defaultdict(set)
+    for u, v in edges:
+        lo, hi = _ordered(u, v)
+        smaller[hi].add(lo)
+    return {e for node, nbrs in smaller.items() for e in small_star_edges(node, nbrs)}
+
+
+def is_star_forest(edges: Iterable[tuple[str, str]]) -> bool:
+    """True when no node is both a centre (lower end) and a leaf (higher end) of an edge."""
+    centres, leaves = set(), set()
+    for u, v in edges:
+        lo, hi = _ordered(u, v)
+        centres.add(lo)
+        leaves.add(hi)
+    return not centres & leaves
+
+
+def star_heads(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """node -> centre of a star forest (each centre maps to itself)."""
+    heads: dict[str, str] = {}
+    for u, v in edges:
+        lo, hi = _ordered(u, v)
+        heads[hi] = lo
+        heads[lo] = lo
+    return heads
+
+
+class NotConverged(RuntimeError):
+    """Large-star / small-star did not reach a star forest in the rounds allowed."""
+
+
+def star_components(edges: Iterable[tuple[str, str]],
+                    max_rounds: int = 64) -> tuple[dict[str, str], int]:
+    """Connected components by alternating large-star and small-star (Kiveris et al., 2014).
+
+    Returns (node -> lowest node of its component, rounds used). A round is one large-star and
+    one small-star; it stops when a round changes nothing, which is the convergence check.
+    """
+    current = {_ordered(u, v) for u, v in edges if u != v}
+    for rounds in range(1, max_rounds + 1):
+        following = small_star(large_star(current))
+        if following == current:
+            return star_heads(current), rounds
+        current = following
+    raise NotConverged(f"no star forest after {max_rounds} rounds")
+
+
+# --- cross-corpus nodes and verdicts -----------------------------------------------------------
+
+def stored_node(doc_id: str) -> str:
+    return _STORED + doc_id
+
+
+def is_stored(node: str) -> bool:
+    return node.startswith(_STORED)
+
+
+def node_doc_id(node: str) -> str:
+    return node[len(_STORED):] if is_stored(node) else node
+
+
+@dataclass(frozen=True)
+class DedupVerdict:
+    """What dedup decided for one document of a cluster of two or more.
+
+    kind: "kept" (the cluster's lowest doc_id, written), "exact" (same matching key as the kept
+    one), "near" (a near duplicate), "cross-corpus" (already held by an earlier corpus, whose
+    document `kept_doc_id` is). estimated_jaccard is against the kept document's signature.
+    """
+
+    doc_id: str
+    kind: str
+    cluster_id: str
+    kept_doc_id: str
+    estimated_jaccard: float
+
+    @property
+    def removed(self) -> bool:
+        return self.kind != "kept"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A clustered node and what its verdict needs: no text, only hashes and the signature."""
+
+    node: str
+    exact: bytes  # exact_key of the matching key; empty for a stored document
+    signature: np.ndarray
+
+
+def cluster_verdicts(members: Iterable[Member], check: float = 0.0) -> list[DedupVerdict]:
+    """Verdicts of one connected component's documents of this corpus, sorted by doc_id.
+
+    Connected components are transitive: a chain a~b~c can join documents that do not resemble
+    each other. So a component is split greedily: its lowest node heads a cluster of every member
+    whose estimated Jaccard with it reaches `check`; the lowest remaining node heads the next, and
+    so on. Every removed document then resembles its kept one. A cluster touching the store is
+    headed by a stored document. Members may repeat (a stored document seen through many matches).
+    """
+    unique = {m.node: m for m in members}
+    remaining = sorted(unique)
+    verdicts = []
+    while len(remaining) > 1:
+        head = unique[remaining[0]]
+        others = remaining[1:]
+        sigs = np.array([unique[n].signature for n in others])
+        jaccards = np.count_nonzero(sigs == head.signature, axis=1) / len(head.signature)
+        joined = [(n, float(j)) for n, j in zip(others, jaccards, strict=True) if j >= check]
+        remaining = [n for n, j in zip(others, jaccards, strict=True) if j < check]
+        verdicts.extend(_head_verdicts(head, [(unique[n], j) for n, j in joined]))
+    return sorted(verdicts, key=lambda v: v.doc_id)
+
+
+def _head_verdicts(head: Member, joined: list[tuple[Member, float]]) -> list[DedupVerdict]:
+    current = [(m, j) for m, j in joined if not is_stored(m.node)]
+    if not current:
+        return []
+    kept_id = node_doc_id(head.node)
+    cluster_id = "c-" + kept_id
+    verdicts = []
+    if not is_stored(head.node):
+        verdicts.append(DedupVerdict(kept_id, "kept", cluster_id, kept_id, 1.0))
+    for member, jaccard in current:
+        if is_stored(head.node):
+            kind = "cross-corpus"
+        else:
+            kind = "exact" if member.exact == head.exact else "near"
+        verdicts.append(DedupVerdict(member.node, kind, cluster_id, kept_id, jaccard))
+    return verdicts
+
+
+class PriorIndex:
+    """Earlier corpora's stored signatures, queried with datasketch's `MinHashLSH`.
+
+    Built once per worker (it holds every stored signature); matches are checked against the
+    estimated Jaccard like any other candidate.
+    """
+
+    def __init__(self, config: DedupConfig, paths: Sequence[Path]) -> None:
+        from datasketch import MinHashLSH
+
+        self._check = config.effective_check_threshold
+        self._lsh = MinHashLSH(num_perm=config.num_perm, params=config_bands(config))
+        self._stored: dict[str, np.ndarray] = {}
+        for path in sorted(paths):
+            for doc_id, lean in lean_minhashes(Path(path), config):
+                if doc_id not in self._stored:
+                    self._lsh.insert(doc_id, lean, check_duplication=False)
+                    self._stored[doc_id] = lean.hashvalues
+        self._seed, self._scheme = config.seed, config.scheme
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def signature(self, doc_id: str) -> np.ndarray:
+        return self._stored[doc_id]
+
+    def matches(self, signature: np.ndarray) -> list[tuple[str, float]]:
+        """(stored doc_id, estimated Jaccard) of stored documents duplicating this signature."""
+        if not self._stored:
+            return []
+        from datasketch import LeanMinHash
+
+        query = LeanMinHash(seed=self._seed, hashvalues=signature, scheme=self._scheme)
+        found = []
+        for doc_id in self._lsh.query(query):
+            jaccard = estimated_jaccard(signature, self._stored[doc_id])
+            if jaccard >= self._check:
+                found.append((doc_id, jaccard))
+        return sorted(found)
+
+
+# --- everything in one process -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DedupResult:
+    verdicts: list[DedupVerdict]
+    doc_ids: list[str]
+    signatures: np.ndarray  # one row per doc_ids entry
+
+    def kept_signatures(self) -> tuple[list[str], np.ndarray]:
+        """Documents that stay (no verdict, or kept): what the signature store records."""
+        removed = {v.doc_id for v in self.verdicts if v.removed}
+        rows = [i for i, d in enumerate(self.doc_ids) if d not in removed]
+        return [self.doc_ids[i] for i in rows], self.signatures[rows]
+
+
+def checked_edges(doc_ids: Sequence[str], signatures: np.ndarray,
+                  config: DedupConfig) -> Iterator[tuple[str, str, float]]:
+    """Candidate pairs from LSH buckets whose estimated Jaccard passes the check."""
+    bands, rows = config_bands(config)
+    check = config.effective_check_threshold
+    buckets: dict[bytes, list[int]] = defaultdict(list)
+    for i, sig in enumerate(signatures):
+        for key in band_keys(sig, bands, rows):
+            buckets[key].append(i)
+    index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
+    seen: set[tuple[str, str]] = set()
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        for a, b in candidate_pairs(doc_ids[i] for i in members):
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            jaccard = estimated_jaccard(signatures[index[a]], signatures[index[b]])
+            if jaccard >= check:
+                yield a, b, jaccard
+
+
+def deduplicate_keys(doc_ids: Sequence[str], match_keys: Sequence[str], config: DedupConfig,
+                     prior: PriorIndex | None = None,
+                     components: str = "union-find") -> DedupResult:
+    """The whole dedup of one corpus in this process: verdicts of every clustered document."""
+    if len(set(doc_ids)) != len(doc_ids):
+        raise ValueError("doc_ids must be unique")
+    signatures = MinHasher.from_config(config).signatures(match_keys)
+    edges = [(a, b) for a, b, _ in checked_edges(doc_ids, signatures, config)]
+    index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
+    stored_sigs: dict[str, np.ndarray] = {}
+    if prior is not None:
+        for i, doc_id in enumerate(doc_ids):
+            for stored_id, _ in prior.matches(signatures[i]):
+                edges.append((stored_node(stored_id), doc_id))
+                stored_sigs[stored_id] = prior.signature(stored_id)
+    if components == "distributed":
+        heads, _ = star_components(edges)
+    else:
+        heads = connected_components(edges)
+    clusters: dict[str, list[Member]] = defaultdict(list)
+    for node, head in heads.items():
+        if is_stored(node):
+            member = Member(node, b"", stored_sigs[node_doc_id(node)])
+        else:
+            i = index[node]
+            member = Member(node, exact_key(match_keys[i]), signatures[i])
+        clusters[head].append(member)
+    check = config.effective_check_threshold
+    verdicts = [v for members in clusters.values() for v in cluster_verdicts(members, check)]
+    verdicts.sort(key=lambda v: v.doc_id)
+    return DedupResult(verdicts, list(doc_ids), signatures)
