@@ -112,7 +112,7 @@ def summary_table(summary: RunSummary) -> Table:
     for step, n in counts.rejected.items():
         table.add_row(f"rejected: {step}", f"{n:,}")
     for entity, n in summary.pii.items():
-        table.add_row(f"PII scrubbed: {entity}", f"{n:,}")
+        table.add_row(f"PII found: {entity}", f"{n:,}")
     table.add_row("shards", f"{len(summary.shards):,}")
     balanced = "yes" if counts.balanced() else "NO"
     table.add_row("read = written + rejected + duplicates", balanced)

@@ -39,6 +39,7 @@ from schemas.records import (
     reject_row,
 )
 from schemas.run import Counts, InputFile, RunSummary, StoredFile
+from transforms.dedup_beam import duplicate_row
 from transforms.ingest_beam import FileReport, ReadSources
 from transforms.shards import (
     WriteParquetGroups,
@@ -71,19 +72,10 @@ class _ApplyVerdictsFn(beam.DoFn):
         verdict = verdicts.get(doc.doc_id)
         if verdict is None:
             yield doc
-        elif verdict.kind == "kept":
-            yield replace(doc, dup_cluster=verdict.cluster_id)
+        elif verdict.removed:
+            yield TaggedOutput(DUPLICATES, duplicate_row(doc, verdict))
         else:
-            yield TaggedOutput(DUPLICATES, {
-                "doc_id": doc.doc_id,
-                "corpus_id": doc.corpus_id,
-                "source_uri": doc.source_uri,
-                "locator": doc.locator,
-                "kind": verdict.kind,
-                "cluster_id": verdict.cluster_id,
-                "kept_doc_id": verdict.kept_doc_id,
-                "estimated_jaccard": float(verdict.estimated_jaccard),
-            })
+            yield replace(doc, dup_cluster=verdict.cluster_id)
 
 
 class _RecordFn(beam.DoFn):
