@@ -31,6 +31,7 @@ class LaunchResult:
     summary: RunSummary
     recorded: RecordedRun
     validation_seconds: float
+    validation_setup_seconds: float
 
 
 def _beam_option(args: tuple[str, ...], name: str) -> str | None:
@@ -79,7 +80,7 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
         store_root, summary,
         validation_digests={p: v.result_digest for p, v in validated.validations.items()},
     )
-    return LaunchResult(summary, recorded, validated.seconds)
+    return LaunchResult(summary, recorded, validated.seconds, validated.setup_seconds)
 
 
 def _replace_folder(new: Path, target: Path) -> None:

@@ -27,7 +27,8 @@ from transforms.validate import ShardValidation, ShardValidator
 class ValidatedRun:
     summary: RunSummary
     validations: dict[str, ShardValidation]  # by the shard's final store path
-    seconds: float
+    seconds: float  # validating the shards
+    setup_seconds: float  # importing great-expectations and building its context, once
 
 
 def shard_bounds(manifest: Manifest) -> ShardBounds:
@@ -59,6 +60,8 @@ def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
     started = time.perf_counter()
     validator = validator or ShardValidator(shard_bounds(manifest))
     validator.setup()
+    setup_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     report_dir = store_root / "validation" / summary.corpus_id
     report_dir.mkdir(parents=True, exist_ok=True)
     shards: list[StoredFile] = []
@@ -75,7 +78,7 @@ def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
         for path, v in validations.items()
     }
     summary = summary.model_copy(update={"shards": shards, "validation": checks})
-    return ValidatedRun(summary, validations, time.perf_counter() - started)
+    return ValidatedRun(summary, validations, time.perf_counter() - started, setup_seconds)
 
 
 def failed(validations: dict[str, ShardValidation]) -> Sequence[str]:
