@@ -121,9 +121,11 @@ def residency_statement(
     facts: SigningFacts,
     validation_digest: str | None = None,
     input_attestations: Mapping[str, str] | None = None,
+    validation_passed: bool | None = None,
 ) -> dict[str, Any]:
     """(A) for one shard. `input_attestations` maps an input's sha256 to the digest of the
-    envelope that attests it (when the input is itself a Kura shard)."""
+    envelope that attests it (when the input is itself a Kura shard). `validation_digest` and
+    `validation_passed` are the shard suite's result digest and verdict, when it was validated."""
     attested = input_attestations or {}
     inputs = [
         InputClaim(
@@ -150,6 +152,7 @@ def residency_statement(
         parameters={k: v for k, v in summary.parameters.items() if k != "steps"},
         counts=ShardCounts(rows=shard.rows, bytes=shard.bytes),
         validation_digest=validation_digest,
+        validation_passed=validation_passed,
         policy_digest=facts.policy_digest,
         signed_at=facts.signed_at,
     )

@@ -89,19 +89,41 @@ def _attested_inputs(lines: list[bytes]) -> dict[str, str]:
     return found
 
 
+def _check_validation(
+    summary: RunSummary, digests: dict[str, str], passed: dict[str, bool]
+) -> None:
+    """Validation claims must name shards of this run, and a verdict must cite its result."""
+    shard_paths = {s.path for s in summary.shards}
+    for what, claims in (("validation digest", digests), ("validation verdict", passed)):
+        unknown = sorted(set(claims) - shard_paths)
+        if unknown:
+            raise RecordError(f"{what} for {unknown[0]}, which is not a shard of this run")
+    uncited = sorted(set(passed) - set(digests))
+    if uncited:
+        raise RecordError(f"validation verdict for {uncited[0]} without its result digest")
+    not_bool = sorted(path for path, verdict in passed.items() if not isinstance(verdict, bool))
+    if not_bool:
+        raise RecordError(f"validation verdict for {not_bool[0]} is not true or false")
+
+
 def record_run(
     store_root: Path,
     summary: RunSummary,
     validation_digests: dict[str, str] | None = None,
+    validation_passed: dict[str, bool] | None = None,
 ) -> RecordedRun:
-    """Sign and log a finished run. `validation_digests` maps a shard's store path (as in
-    `summary.shards[i].path`) to the digest of its great-expectations result."""
+    """Sign and log a finished run.
+
+    `validation_digests` maps a shard's store path (as in `summary.shards[i].path`, so a
+    quarantined shard by its quarantine/ path) to the digest of its great-expectations result;
+    `validation_passed` maps it to whether the suite passed. Both go into the shard's residency
+    attestation (`validationDigest`, `validationPassed`); only a shard attested as passed can be
+    certified into a release.
+    """
     store_root = Path(store_root)
     validation = dict(validation_digests or {})
-    shard_paths = {s.path for s in summary.shards}
-    unknown = sorted(set(validation) - shard_paths)
-    if unknown:
-        raise RecordError(f"validation digest for {unknown[0]}, which is not a shard of this run")
+    verdicts = dict(validation_passed or {})
+    _check_validation(summary, validation, verdicts)
     digests = rehash_outputs(store_root, summary)
 
     tlog = TransparencyLog(store_root)
@@ -132,6 +154,7 @@ def record_run(
                         facts,
                         validation.get(shard.path),
                         attested,
+                        verdicts.get(shard.path),
                     )
                 ),
                 context.site_key,

@@ -62,6 +62,7 @@ from schemas.predicates import (
     PREDICATE_MODELS,
     PROVENANCE_PREDICATE,
     RESIDENCY_PREDICATE,
+    VSA_PREDICATE,
 )
 
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -309,6 +310,9 @@ def _cited_policy(kind: str, predicate: dict) -> str | None:
         return predicate.get("policyDigest")
     if kind == PROVENANCE_PREDICATE:
         return predicate["buildDefinition"]["internalParameters"].get("policyDigest")
+    if kind == VSA_PREDICATE:
+        digest = ((predicate.get("policy") or {}).get("digest") or {}).get("sha256")
+        return f"sha256:{digest}" if digest else None
     return None
 
 
@@ -383,10 +387,11 @@ def _check_subjects(store_root: Path, entries: list[_Entry], tally: _Tally) -> N
         for subject in entry.statement.get("subject", []):
             name, digest = subject.get("name", ""), (subject.get("digest") or {}).get("sha256")
             previous = latest.get(name)
-            # Name the shard's own residency record rather than the run's provenance, when
-            # both make the same claim.
+            # Name the shard's own residency record rather than the run's provenance or a
+            # release's certification, when they make the same claim.
             if not (previous and previous[1] == digest
-                    and entry.statement["predicateType"] == PROVENANCE_PREDICATE):
+                    and entry.statement["predicateType"] in (PROVENANCE_PREDICATE,
+                                                             VSA_PREDICATE)):
                 latest[name] = (entry, digest)
             claimed[name].add(digest)
     root = store_root.resolve()
@@ -448,9 +453,10 @@ def _check_conservation(entries: list[_Entry], tally: _Tally) -> None:
             tally.ok("run.conservation")
 
 
-def _checkpoint_problem(
+def checkpoint_problem(
     signed: SignedCheckpoint, keys: dict[str, KnownKey], policy: TrustPolicy
 ) -> str | None:
+    """Why a checkpoint cannot be trusted under `policy` (signer, role, validity), or None."""
     for signature in signed.envelope.signatures:
         known = keys.get(signature.keyid)
         if known is None:
@@ -493,7 +499,7 @@ def _check_log(
     latest = stored[-1]
     head = latest.checkpoint
     name = latest.path.name if latest.path else "latest checkpoint"
-    problem = _checkpoint_problem(latest, keys, policy)
+    problem = checkpoint_problem(latest, keys, policy)
     if problem:
         tally.fail("log.checkpoint", f"{name}: {problem}")
     elif head.tree_size > len(lines):
@@ -519,7 +525,7 @@ def _check_log(
         except LogError as exc:
             tally.fail("log.consistency", str(exc))
     for label, old in earlier:
-        problem = _checkpoint_problem(old, keys, policy)
+        problem = checkpoint_problem(old, keys, policy)
         if problem:
             tally.fail("log.consistency", f"{label}: {problem}")
             continue

@@ -46,13 +46,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
+    from lineage.certify import CertifyError
     from lineage.keys import KeyStoreError
     from lineage.policy import PolicyError
     from lineage.record import RecordError
+    from lineage.release import ReleaseError
     from pipelines.guard import ResidencyViolation
 
     return (UserError, ManifestError, RunnerOptionError, ResidencyViolation, KeyStoreError,
-            PolicyError, RecordError)
+            PolicyError, RecordError, CertifyError, ReleaseError)
 
 
 def _progress_bytes(progress_dir: Path) -> int:
@@ -194,7 +196,10 @@ def schema(
 
 def _mount_subcommands() -> None:
     from pipelines.cli_lineage import audit_app, keys_app
+    from pipelines.cli_release import pull, release_app
 
+    app.add_typer(release_app, name="release")
+    app.command("pull")(pull)
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
 
@@ -202,9 +207,18 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
+class _QuietOptionalBeamClients(logging.Filter):
+    """Beam warns on import that the Google Cloud clients are absent: Kura does not use them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("KURA_LOG_LEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietOptionalBeamClients())
     user_errors = _user_errors()
     started = time.monotonic()
     try:

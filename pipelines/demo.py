@@ -1,35 +1,89 @@
-"""`kura demo`: the whole product in one command, on a generated member corpus."""
+"""`kura demo`: the whole product in one command, on a generated member corpus.
+
+generate -> keys and trust policy -> onboard (guard, curate, validate, attest) -> certify a
+release -> verify the store -> pull the release -> read it as a trainer would.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
+from lineage.certified import open_release
+from lineage.certify import create_release
+from lineage.keys import ensure_local_site
+from lineage.pull import pull_release
+from lineage.verify import verify_store
 from pipelines.democorpus import generate_demo_corpus
 from pipelines.options import RunnerChoice
 from schemas.manifest import load_manifest
 
+RELEASE_NAME = "acme-demo-r1"
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not hold; the message says which."""
+
 
 def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice,
-             console: Console, run: Callable) -> None:
+             console: Console, run: Callable, pull_dir: Path | None = None) -> None:
     from pipelines.cli import summary_table
     from pipelines.launch import launch
 
     started = time.monotonic()
+    say = console.print
     corpus = generate_demo_corpus(corpus_dir, documents=documents)
-    console.print(f"[bold]1. generated[/] a member corpus of {documents} documents "
-                  f"in {corpus_dir}/ (manifest {corpus.manifest_path})")
+    say(f"[bold]1. generated[/] {documents} Japanese business documents with planted PII, "
+        f"duplicates and broken records: {corpus.manifest_path.parent}/")
+
+    site = ensure_local_site(store)
+    say(f"[bold]2. keys and trust policy[/] for site {site.site_id} (onprem, JP, {site.region}):"
+        f" {store / 'keys'}/")
+
     manifest = load_manifest(corpus.manifest_path)
     result = launch(manifest, corpus.manifest_path, store, runner,
                     run=lambda plan, stages, run_id: run(plan, stages, runner, run_id),
                     create_local_site=True)
     summary = result.summary
-    console.print("[bold]2. onboarded and curated[/] the corpus:")
-    console.print(summary_table(summary))
-    console.print(f"   shards:  {store / 'shards' / summary.corpus_id}/")
-    console.print(f"   rejects: {store / 'rejects' / summary.corpus_id}/")
-    console.print(f"   run summary: {store / 'runs' / (summary.run_id + '.json')}")
-    console.print(f"demo finished in {time.monotonic() - started:.0f} s")
+    say("[bold]3. onboarded[/] the corpus: residency guard passed, curated, validated, attested")
+    say(summary_table(summary))
+    failed = [path for path, check in summary.validation.items() if not check.passed]
+    say(f"   shards:       {store / 'shards' / summary.corpus_id}/ ({len(summary.shards)}, "
+        f"{len(failed)} quarantined)")
+    say(f"   rejects:      {store / 'rejects' / summary.corpus_id}/")
+    say(f"   duplicates:   {store / 'duplicates' / summary.corpus_id}/")
+    say(f"   validation:   {store / 'validation' / summary.corpus_id}/")
+    say(f"   run summary:  {store / 'runs' / (summary.run_id + '.json')}")
+    say(f"   lineage log:  {store / 'lineage' / 'log.jsonl'} "
+        f"(tree size {result.recorded.tree_size})")
+
+    created = create_release(store, RELEASE_NAME)
+    release = created.release
+    say(f"[bold]4. certified[/] release {release.release}: {len(release.shards)} shards signed "
+        f"by certifier {release.certifier_id} at log line {release.log_index}: "
+        f"{store / 'releases' / (RELEASE_NAME + '.json')}")
+
+    report = verify_store(store)
+    if not report.ok:
+        raise DemoError("audit verify failed: " + "; ".join(report.failures()[:3]))
+    say(f"[bold]5. verified[/] the store: {len(report.checks)} checks hold over "
+        f"{report.log_size} log records in {report.seconds:.2f} s (`kura audit verify`)")
+
+    pull_dir = pull_dir or store.parent / "pulled"
+    if pull_dir.exists():
+        shutil.rmtree(pull_dir)
+    pulled = pull_release(store, RELEASE_NAME, pull_dir)
+    dataset = open_release(store, RELEASE_NAME)
+    rows = dataset.count_rows()
+    say(f"[bold]6. pulled[/] {len(pulled.shards)} verified shards ({pulled.bytes_copied:,} bytes)"
+        f" to {pull_dir}/; `lineage.certified.open_release` reads {rows:,} documents")
+    if rows != summary.counts.written - sum(
+        summary.shards[i].rows for i, s in enumerate(summary.shards) if s.path in failed
+    ):
+        raise DemoError(f"the release holds {rows} documents, the run wrote "
+                        f"{summary.counts.written}")
+    say(f"demo finished in {time.monotonic() - started:.0f} s")

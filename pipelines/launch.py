@@ -79,6 +79,7 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
     recorded = record_run(
         store_root, summary,
         validation_digests={p: v.result_digest for p, v in validated.validations.items()},
+        validation_passed={p: v.passed for p, v in validated.validations.items()},
     )
     return LaunchResult(summary, recorded, validated.seconds, validated.setup_seconds)
 

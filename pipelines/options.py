@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apache_beam.options.pipeline_options import PipelineOptions
-
 DIRECT = "DirectRunner"
 PORTABLE = "PortableRunner"
 KNOWN_RUNNERS = (DIRECT, PORTABLE, "FlinkRunner", "DataflowRunner")
@@ -51,7 +49,10 @@ def validate_runner(choice: RunnerChoice) -> None:
         )
 
 
-def pipeline_options(choice: RunnerChoice) -> PipelineOptions:
+def pipeline_options(choice: RunnerChoice):  # -> PipelineOptions
+    # Imported here: importing Beam takes a second, and `kura --help` should not wait for it.
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     validate_runner(choice)
     args = [f"--runner={choice.runner}", *choice.extra_args]
     if choice.runner == DIRECT:

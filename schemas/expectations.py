@@ -19,6 +19,7 @@ built-in expectation can compute them (a check digit, a Luhn sum, a hash of the 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import struct
@@ -220,6 +221,8 @@ def import_great_expectations() -> ModuleType:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations
 
+    # GX sets its own loggers to INFO; a run's output is Kura's summary, not GX's chatter.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     return great_expectations
 
 

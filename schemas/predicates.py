@@ -26,8 +26,21 @@ VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
 
 # The build type of a Kura curation run inside a SLSA provenance.
 CURATE_BUILD_TYPE = "https://kura.dev/buildtypes/curate/v1"
-# The verified level a certification (C) grants for Japanese residency.
+# The verified levels a certification (C) grants (custom VSA levels: SLSA's own levels are about
+# builds, which Kura does not claim). Every shard of a release holds both:
+#   JP_RESIDENCY_LEVEL  its residency attestation verified: a site key of the policy signed it,
+#                       and every location it claims is allowed (Japan only)
+#   SHARD_SUITE_LEVEL   its great-expectations shard suite passed (validationPassed true)
 JP_RESIDENCY_LEVEL = "KURA_RESIDENCY_JP_1"
+SHARD_SUITE_LEVEL = "KURA_SHARD_SUITE_1"
+# The SLSA version the VSA's shape follows.
+VSA_SLSA_VERSION = "1.0"
+# A certification's `resourceUri` is RELEASE_URI_PREFIX + the release name, and its
+# `verifier.id` is CERTIFIER_URI_PREFIX + the certifier id of the policy whose key signed it.
+RELEASE_URI_PREFIX = "kura:release/"
+CERTIFIER_URI_PREFIX = "https://kura.dev/certifiers/"
+# Release names: lower-case, usable as a file name, never hidden (spec: [a-z0-9._-]+).
+RELEASE_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 
 # Non-statement payloads signed with DSSE: the trust policy and the log checkpoints. They are
 # "record types" like the predicates above, so the policy's role table names them too.
@@ -100,7 +113,12 @@ class ResidencyPredicate(_Model):
     steps: list[StepClaim] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
     counts: ShardCounts
+    # The shard's great-expectations suite result: the digest of its canonical JSON, and whether
+    # the suite passed. Only a shard attested with `validationPassed: true` can be certified; a
+    # failed shard is attested too (it was written and moved to quarantine/), with false.
+    # Absent when the run did not validate the shard.
     validation_digest: str | None = None
+    validation_passed: bool | None = None
     policy_digest: str
     signed_at: str
 
@@ -163,7 +181,15 @@ class VsaPolicy(_Model):
 
 
 class VsaPredicate(_Model):
-    """(C): SLSA Verification Summary v1, signed by a certifier key (issue 7 writes these)."""
+    """(C): SLSA Verification Summary v1, signed by a certifier key; one per release.
+
+    Kura fills it as: subjects = every shard of the release (store-relative name, sha256);
+    `verifier.id` = CERTIFIER_URI_PREFIX + certifier id; `resourceUri` = RELEASE_URI_PREFIX +
+    release name; `policy` = the trust policy version in force ({"uri": "kura:policy/v<N>",
+    "digest": {"sha256": ...}}); `inputAttestations` = the residency envelope of each shard
+    (uri "kura:log/<index>", digest = sha256 of the envelope line); `verificationResult` PASSED;
+    `verifiedLevels` = [JP_RESIDENCY_LEVEL, SHARD_SUITE_LEVEL]; `timeVerified` is its signedAt.
+    """
 
     verifier: VsaVerifier
     time_verified: str

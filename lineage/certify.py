@@ -1,0 +1,313 @@
+"""(C) certification: pick a store's certified shards, verify the store, and sign a SLSA VSA v1
+over them with the certifier key; `kura release create`.
+
+A shard is certified when it lies under shards/<corpus>/ and the latest residency attestation
+of its path in the log says its shard suite passed (`validationPassed: true`). A shard whose
+suite failed was moved to quarantine/ and attested there, so it is never under shards/; a shard
+attested without a verdict, or not attested at all, is left out and the caller is told why.
+
+Everything from verifying the store to appending the record happens under the log's lock, so
+the shards certified are exactly those `verify_store` vouched for, and no key is rotated
+between choosing it and placing the record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineage.clock import utc_now
+from lineage.code import code_identity
+from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
+from lineage.keys import load_site_context
+from lineage.log import TransparencyLog
+from lineage.release import (
+    SHARDS_PREFIX,
+    ReleaseFile,
+    ReleaseShard,
+    certifier_uri,
+    release_path,
+    release_record_index,
+    release_uri,
+    write_release_file,
+)
+from lineage.verify import verify_store
+from schemas.predicates import (
+    IN_TOTO_PAYLOAD_TYPE,
+    JP_RESIDENCY_LEVEL,
+    RELEASE_NAME_PATTERN,
+    RESIDENCY_PREDICATE,
+    SHARD_SUITE_LEVEL,
+    VSA_PREDICATE,
+    VSA_SLSA_VERSION,
+    ResourceDescriptor,
+    Statement,
+    Subject,
+    VsaPolicy,
+    VsaPredicate,
+    VsaVerifier,
+)
+from schemas.store import StoreLayout
+
+log = logging.getLogger(__name__)
+
+
+class CertifyError(ValueError):
+    """A release that cannot be created as asked; one line saying what to change."""
+
+
+class StoreNotVerified(CertifyError):
+    """`verify_store` failed: nothing in the store is certified until it verifies."""
+
+
+@dataclass(frozen=True)
+class AttestedShard:
+    """A shard path as its latest residency attestation in the log describes it."""
+
+    name: str  # store-relative path, the attestation's subject name
+    sha256: str
+    rows: int
+    bytes: int
+    log_index: int
+    envelope_digest: str
+    validation_digest: str | None
+    validation_passed: bool | None
+
+
+@dataclass(frozen=True)
+class ShardSelection:
+    certified: tuple[AttestedShard, ...]
+    left_out: tuple[tuple[str, str], ...]  # (store-relative path, why), why never quotes data
+
+
+@dataclass(frozen=True)
+class CertificationFacts:
+    """What the certifier states about itself and the moment of certification."""
+
+    certifier_id: str
+    kura_version: str
+    policy_version: int
+    policy_digest: str  # "sha256:<hex>", as SignedPolicy.digest
+    time_verified: str
+
+
+@dataclass(frozen=True)
+class CreatedRelease:
+    release: ReleaseFile
+    left_out: tuple[tuple[str, str], ...]
+    checkpoint_path: Path
+
+
+def check_release_name(name: str) -> None:
+    if not re.fullmatch(RELEASE_NAME_PATTERN, name):
+        raise CertifyError(
+            f"release name {name!r}: use lower-case letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit, at most 128 characters)"
+        )
+
+
+def corpus_of(name: str) -> str | None:
+    """The corpus of a shards/<corpus>/<file> path, else None."""
+    parts = name.split("/")
+    if len(parts) == 3 and parts[0] + "/" == SHARDS_PREFIX and parts[1] and parts[2]:
+        return parts[1]
+    return None
+
+
+def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
+    """The latest residency attestation of every subject path in the log (later lines win: a
+    re-run that rewrote a path supersedes the earlier claim). Lines that do not parse are
+    skipped: `verify_store` reports them, and a release is only made from a store that verifies."""
+    latest: dict[str, AttestedShard] = {}
+    for index, line in enumerate(lines):
+        try:
+            envelope = Envelope.from_json(line)
+            statement = json.loads(envelope.payload)
+        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(statement, dict) or statement.get("predicateType") != (
+            RESIDENCY_PREDICATE
+        ):
+            continue
+        predicate = statement.get("predicate") or {}
+        counts = predicate.get("counts") or {}
+        for subject in statement.get("subject") or []:
+            name = subject.get("name")
+            sha = (subject.get("digest") or {}).get("sha256")
+            if not name or not sha:
+                continue
+            passed = predicate.get("validationPassed")
+            latest[name] = AttestedShard(
+                name=name,
+                sha256=sha,
+                rows=int(counts.get("rows", 0)),
+                bytes=int(counts.get("bytes", 0)),
+                log_index=index,
+                envelope_digest=envelope.digest,
+                validation_digest=predicate.get("validationDigest"),
+                validation_passed=passed if isinstance(passed, bool) else None,
+            )
+    return latest
+
+
+def store_corpora(store_root: Path) -> list[str]:
+    """Every corpus with a shard folder in the store."""
+    base = StoreLayout(store_root).root / "shards"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _files_on_disk(store_root: Path, corpus: str) -> list[str]:
+    folder = StoreLayout(store_root).shards(corpus)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        f"{SHARDS_PREFIX}{corpus}/{p.name}"
+        for p in folder.glob("*.parquet")
+        if not p.name.startswith(".")  # a writer's temporary name, never a finished shard
+    )
+
+
+def select_certified(
+    latest: dict[str, AttestedShard], corpora: Sequence[str], on_disk: Iterable[str] = ()
+) -> ShardSelection:
+    """Split the shards of `corpora` into certified ones and those left out, with the reason.
+
+    `on_disk` names shard files present in the store, so one that no record attests is reported
+    rather than silently ignored."""
+    wanted = set(corpora)
+    certified: list[AttestedShard] = []
+    left_out: list[tuple[str, str]] = []
+    for name, shard in sorted(latest.items()):
+        if corpus_of(name) not in wanted:
+            continue
+        if shard.validation_passed is True and shard.validation_digest:
+            certified.append(shard)
+        elif shard.validation_passed is False:
+            left_out.append((name, f"its shard suite failed (log line {shard.log_index + 1})"))
+        else:
+            left_out.append((name, f"its attestation (log line {shard.log_index + 1}) records "
+                                   "no validation verdict"))
+    for name in sorted(set(on_disk) - set(latest)):
+        if corpus_of(name) in wanted:
+            left_out.append((name, "no residency attestation in the log"))
+    return ShardSelection(tuple(certified), tuple(left_out))
+
+
+def certification_statement(
+    release_name: str, shards: Sequence[AttestedShard], facts: CertificationFacts
+) -> dict[str, Any]:
+    """The (C) statement of a release: a VSA over every shard, citing each shard's residency
+    envelope as an input attestation (pure: values in, in-toto Statement dict out)."""
+    predicate = VsaPredicate(
+        verifier=VsaVerifier(
+            id=certifier_uri(facts.certifier_id), version={"kura": facts.kura_version}
+        ),
+        time_verified=facts.time_verified,
+        resource_uri=release_uri(release_name),
+        policy=VsaPolicy(
+            uri=f"kura:policy/v{facts.policy_version}",
+            digest={"sha256": facts.policy_digest.removeprefix("sha256:")},
+        ),
+        input_attestations=[
+            ResourceDescriptor(uri=f"kura:log/{s.log_index}", digest={"sha256": s.envelope_digest})
+            for s in shards
+        ],
+        verification_result="PASSED",
+        verified_levels=[JP_RESIDENCY_LEVEL, SHARD_SUITE_LEVEL],
+        slsa_version=VSA_SLSA_VERSION,
+    )
+    statement = Statement(
+        subject=[Subject(name=s.name, digest={"sha256": s.sha256}) for s in shards],
+        predicate_type=VSA_PREDICATE,
+        predicate=predicate.to_json_dict(),
+    )
+    return statement.to_json_dict()
+
+
+def _resolve_corpora(store_root: Path, asked: Sequence[str] | None,
+                     latest: dict[str, AttestedShard]) -> list[str]:
+    present = store_corpora(store_root)
+    if not asked:
+        if not present:
+            raise CertifyError(f"{StoreLayout(store_root).root / 'shards'}: no corpus in the "
+                               "store; onboard one first")
+        return present
+    attested = {corpus_of(name) for name in latest}
+    unknown = [c for c in asked if c not in present and c not in attested]
+    if unknown:
+        raise CertifyError(f"--corpus {unknown[0]}: no shards of that corpus in the store "
+                           f"(corpora: {', '.join(present) or 'none'})")
+    return sorted(set(asked))
+
+
+def _verification_failure(store_root: Path) -> str | None:
+    report = verify_store(store_root)
+    if report.ok:
+        return None
+    failures = report.failures()
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    return f"{failures[0]}{more}; run `kura audit verify` for the full report"
+
+
+def create_release(
+    store_root: Path | str, name: str, corpora: Sequence[str] | None = None
+) -> CreatedRelease:
+    """Certify every certified shard of `corpora` (default: every corpus of the store) as
+    release `name`: verify the store, sign the VSA with the certifier key, append it to the log
+    with a checkpoint, and write releases/<name>.json."""
+    store_root = Path(store_root)
+    check_release_name(name)
+    tlog = TransparencyLog(store_root)
+    with tlog.lock:
+        existing = release_path(store_root, name)
+        if existing.exists():
+            raise CertifyError(f"release {name} exists ({existing}); choose another name")
+        context = load_site_context(store_root)  # fresh: the current keys and policy
+        problem = _verification_failure(store_root)
+        if problem:
+            raise StoreNotVerified(f"the store does not verify, so nothing is certified: {problem}")
+        lines = tlog.read().lines
+        recorded = release_record_index(lines, name)
+        if recorded is not None:
+            raise CertifyError(f"release {name} is already certified at log line {recorded + 1} "
+                               f"(its file {existing} is missing); choose another name")
+        latest = latest_residency(lines)
+        wanted = _resolve_corpora(store_root, corpora, latest)
+        on_disk = [f for corpus in wanted for f in _files_on_disk(store_root, corpus)]
+        selection = select_certified(latest, wanted, on_disk)
+        if not selection.certified:
+            why = (f"; {len(selection.left_out)} left out, first {selection.left_out[0][0]}: "
+                   f"{selection.left_out[0][1]}" if selection.left_out else "")
+            raise CertifyError(f"no certified shard in corpus {', '.join(wanted)}{why}")
+        facts = CertificationFacts(
+            certifier_id=context.certifier_id,
+            kura_version=code_identity().version,
+            policy_version=context.policy.version,
+            policy_digest=context.signed_policy.digest,
+            time_verified=utc_now(),
+        )
+        statement = certification_statement(name, selection.certified, facts)
+        envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.certifier_key)
+        result = tlog.append([envelope.to_json_line()], context.site_key, context.log_origin)
+        assert result.checkpoint is not None and result.checkpoint.path is not None
+        release = ReleaseFile(
+            release=name,
+            created_at=facts.time_verified,
+            certifier_id=context.certifier_id,
+            corpora=wanted,
+            log_index=result.first_index,
+            envelope_digest=envelope.digest,
+            shards=[ReleaseShard(name=s.name, sha256=s.sha256, rows=s.rows, bytes=s.bytes)
+                    for s in selection.certified],
+        )
+        write_release_file(store_root, release)
+    log.info("release %s: %d shards certified at log %d, %d left out", name,
+             len(release.shards), release.log_index, len(selection.left_out))
+    return CreatedRelease(release, selection.left_out, result.checkpoint.path)

@@ -1,0 +1,161 @@
+"""`kura release ...` and `kura pull`: typer apps the `kura` app mounts.
+
+    app.add_typer(release_app, name="release")
+    app.command("pull")(pull)
+
+User errors exit 2 with one line; a release that fails verification exits 1 with one line naming
+the record, key or shard at fault.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lineage.certify import CertifyError, StoreNotVerified, create_release
+from lineage.keys import KeyStoreError
+from lineage.log import LogError
+from lineage.policy import PolicyError
+from lineage.pull import pull_release
+from lineage.release import (
+    ReleaseError,
+    ReleaseVerificationError,
+    list_releases,
+    read_release,
+    shard_problem,
+    verify_release,
+)
+from pipelines.cli_lineage import DEFAULT_STORE, StoreOption
+
+release_app = typer.Typer(help="Certified releases of curated shards, for trainers.",
+                          no_args_is_help=True)
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+TrustRootOption = Annotated[
+    Path | None,
+    typer.Option("--trust-root", help="the root public key (PEM) you pinned; default: the "
+                 "store's keys/root.pub.pem"),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", markup=True)
+    return typer.Exit(code)
+
+
+def _need_store(store: Path) -> None:
+    if not store.is_dir():
+        raise _fail(f"--store {store}: no such directory")
+
+
+@release_app.command("create")
+def release_create(
+    name: Annotated[str, typer.Argument(help="the release name: [a-z0-9._-]+, unique")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="a corpus to release (repeatable); default: every corpus"),
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Verify the store and certify every shard whose suite passed into a signed release."""
+    _need_store(store)
+    try:
+        created = create_release(store, name, corpus or None)
+    except StoreNotVerified as exc:
+        raise _fail(str(exc), 1) from None
+    except (CertifyError, ReleaseError, KeyStoreError, PolicyError, LogError) as exc:
+        raise _fail(str(exc)) from None
+    release = created.release
+    console.print(f"release {release.release}: {len(release.shards)} shards of "
+                  f"{', '.join(release.corpora)} certified by {release.certifier_id}")
+    console.print(f"  certification at log line {release.log_index + 1}, envelope "
+                  f"sha256 {release.envelope_digest}")
+    console.print(f"  checkpoint {created.checkpoint_path}")
+    for name_left, why in created.left_out:
+        console.print(f"  left out {name_left}: {why}")
+
+
+@release_app.command("list")
+def release_list(store: StoreOption = DEFAULT_STORE) -> None:
+    """List the store's releases."""
+    _need_store(store)
+    try:
+        releases = list_releases(store)
+    except ReleaseError as exc:
+        raise _fail(str(exc)) from None
+    if not releases:
+        console.print(f"no release in {store}; create one with `kura release create NAME`")
+        return
+    table = Table("release", "created", "corpora", "shards", "rows", "log line", "certifier")
+    for r in releases:
+        table.add_row(r.release, r.created_at, ", ".join(r.corpora), str(len(r.shards)),
+                      f"{sum(s.rows for s in r.shards):,}", str(r.log_index + 1), r.certifier_id)
+    console.print(table)
+
+
+@release_app.command("show")
+def release_show(
+    name: Annotated[str, typer.Argument(help="the release name")],
+    trust_root: TrustRootOption = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Show a release's shards and digests, and verify its record and every shard."""
+    _need_store(store)
+    try:
+        index = read_release(store, name)
+    except ReleaseError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"release {index.release}, created {index.created_at} by {index.certifier_id}")
+    console.print(f"  certification at log line {index.log_index + 1}, envelope sha256 "
+                  f"{index.envelope_digest}")
+    try:
+        verified = verify_release(store, name, trust_root)
+    except ReleaseVerificationError as exc:
+        table = Table("shard", "sha256", "rows")
+        for s in index.shards:
+            table.add_row(s.name, s.sha256, f"{s.rows:,}")
+        console.print(table)
+        console.print(f"[red]✗ NOT verified:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"  signed by certifier key {verified.signer_keyid}; in checkpoint of size "
+                  f"{verified.checkpoint_tree_size} (inclusion proof verified)")
+    problems = []
+    table = Table("shard", "sha256", "rows", "verified")
+    for shard in verified.shards:
+        problem = shard_problem(store, verified, shard)
+        problems += [problem] if problem else []
+        table.add_row(shard.name, shard.sha256, f"{shard.rows:,}",
+                      "[red]NO[/red]" if problem else "[green]yes[/green]")
+    console.print(table)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}")
+    if problems:
+        console.print(f"[red]release {name} NOT verified[/red]: {len(problems)} shard(s) differ")
+        raise typer.Exit(1)
+    console.print(f"[green]release {name} verified[/green]: record, inclusion and "
+                  f"{len(verified.shards)} shard digests")
+
+
+def pull(
+    name: Annotated[str, typer.Argument(help="the release name")],
+    dest: Annotated[Path, typer.Option("--dest", help="a new (or empty) directory to pull into")],
+    trust_root: TrustRootOption = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Verify a release and copy its shards to DEST; nothing is copied unless all verify."""
+    _need_store(store)
+    try:
+        pulled = pull_release(store, name, dest, trust_root)
+    except ReleaseVerificationError as exc:
+        raise _fail(f"refused: {exc}; nothing was written to {dest}", 1) from None
+    except (ReleaseError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"pulled release {name}: {len(pulled.shards)} verified shards, "
+                  f"{pulled.bytes_copied:,} bytes into {pulled.dest} ({pulled.seconds:.2f} s)")
+    console.print(f"  names and digests: {pulled.dest / 'release.json'}")

@@ -1,0 +1,83 @@
+"""`open_release`: a Dataset over verified bytes only, whatever happens to the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from lineage.certified import CertifiedReadError, open_release
+from lineage.certify import create_release
+from lineage.keys import load_site_context
+from lineage.release import ReleaseError
+from tests.lineage.test_release_support import flip_byte, forge_release, record_validated_run
+
+
+@pytest.fixture
+def released(store: Path) -> Path:
+    record_validated_run(store, shards=3, failing={1})
+    create_release(store, "r1")
+    return store
+
+
+def test_open_release_yields_exactly_the_certified_rows(released):
+    dataset = open_release(released, "r1")
+    assert isinstance(dataset, ds.Dataset)
+    table = dataset.to_table()
+    expected = pa.concat_tables([
+        pq.read_table(released / "shards" / "acme-news" / f"run-1-part-0000{n}.parquet")
+        for n in (0, 2)])
+    assert sorted(table.column("doc_id").to_pylist()) == sorted(
+        expected.column("doc_id").to_pylist())
+    assert "run-1-1-0" not in table.column("doc_id").to_pylist()  # the quarantined shard
+    assert dataset.count_rows(filter=ds.field("doc_id") == "run-1-2-3") == 1
+
+
+def test_a_flipped_shard_yields_no_rows_at_all(released):
+    flip_byte(released / "shards" / "acme-news" / "run-1-part-00002.parquet")
+    with pytest.raises(CertifiedReadError, match=r"^shards/acme-news/run-1-part-00002\.parquet: "
+                       r"sha256 .* certified by release r1"):
+        open_release(released, "r1")
+
+
+def test_a_substituted_valid_shard_is_refused(released):
+    """A well-formed Parquet file with other rows under the certified name is still refused."""
+    path = released / "shards" / "acme-news" / "run-1-part-00000.parquet"
+    pq.write_table(pa.table({"doc_id": ["injected"], "text": ["注入された行"]}), path)
+    with pytest.raises(CertifiedReadError, match=r"run-1-part-00000\.parquet: sha256"):
+        open_release(released, "r1")
+
+
+def test_files_changed_after_opening_are_never_read(released):
+    """The dataset holds the verified bytes: rewriting the files afterwards changes nothing."""
+    dataset = open_release(released, "r1")
+    for path in (released / "shards" / "acme-news").glob("*.parquet"):
+        pq.write_table(pa.table({"doc_id": ["injected"], "text": ["注入された行"]}), path)
+    ids = dataset.to_table(columns=["doc_id"]).column("doc_id").to_pylist()
+    assert len(ids) == 8 and "injected" not in ids
+
+
+def test_a_release_signed_by_a_site_key_is_not_opened(store):
+    summary = record_validated_run(store, shards=1)
+    forge_release(store, "forged", load_site_context(store).site_key, summary)
+    with pytest.raises(CertifiedReadError, match="which may not sign certifications"):
+        open_release(store, "forged")
+
+
+def test_a_foreign_trust_root_is_refused(released, tmp_path):
+    from lineage.signing import SigningKey
+
+    pinned = tmp_path / "pinned-root.pem"
+    pinned.write_text(SigningKey.generate().public_pem)
+    with pytest.raises(CertifiedReadError, match=r"trust policy: .* is not signed by root key"):
+        open_release(released, "r1", trust_root=pinned)
+    pinned_ok = released / "keys" / "root.pub.pem"
+    assert open_release(released, "r1", trust_root=pinned_ok).count_rows() == 8
+
+
+def test_an_unknown_release_is_a_user_error(store):
+    with pytest.raises(ReleaseError, match="no release named 'r9'"):
+        open_release(store, "r9")

@@ -1,0 +1,249 @@
+"""`create_release` and `verify_release`: which shards are certified, what the record says, and
+what makes a release fail verification."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from lineage.certify import (
+    CertifyError,
+    StoreNotVerified,
+    create_release,
+    latest_residency,
+)
+from lineage.keys import load_site_context, rotate_key
+from lineage.log import TransparencyLog
+from lineage.record import RecordError, record_run
+from lineage.release import (
+    ReleaseError,
+    ReleaseVerificationError,
+    list_releases,
+    read_release,
+    verify_release,
+)
+from lineage.verify import verify_store
+from schemas.expectations import ShardBounds
+from schemas.predicates import (
+    JP_RESIDENCY_LEVEL,
+    SHARD_SUITE_LEVEL,
+    STATEMENT_TYPE,
+    VSA_PREDICATE,
+    VsaPredicate,
+)
+from schemas.run import Counts
+from tests.lineage.conftest import write_run
+from tests.lineage.test_release_support import (
+    document_shard,
+    flip_byte,
+    forge_release,
+    quarantine,
+    record_validated_run,
+    write_shard,
+)
+from transforms.validate import ShardValidator
+
+
+def _statement_at(store: Path, index: int) -> dict:
+    line = (store / "lineage" / "log.jsonl").read_text().splitlines()[index]
+    return json.loads(base64.b64decode(json.loads(line)["payload"]))
+
+
+def test_release_certifies_passed_shards_with_a_signed_vsa(store):
+    summary = record_validated_run(store, shards=3)
+    created = create_release(store, "2026-q1")
+    release = created.release
+    assert [s.name for s in release.shards] == [s.path for s in summary.shards]
+    assert [s.sha256 for s in release.shards] == [s.sha256 for s in summary.shards]
+    assert release.corpora == ["acme-news"] and created.left_out == ()
+
+    statement = _statement_at(store, release.log_index)
+    assert statement["_type"] == STATEMENT_TYPE
+    assert statement["predicateType"] == VSA_PREDICATE
+    assert [(s["name"], s["digest"]["sha256"]) for s in statement["subject"]] == [
+        (s.path, s.sha256) for s in summary.shards]
+    predicate = VsaPredicate.model_validate(statement["predicate"])
+    context = load_site_context(store)
+    assert predicate.verification_result == "PASSED"
+    assert predicate.verified_levels == [JP_RESIDENCY_LEVEL, SHARD_SUITE_LEVEL]
+    assert predicate.resource_uri == "kura:release/2026-q1"
+    assert predicate.verifier.id == f"https://kura.dev/certifiers/{context.certifier_id}"
+    assert predicate.policy.digest == {
+        "sha256": context.signed_policy.digest.removeprefix("sha256:")}
+    assert [a.uri for a in predicate.input_attestations] == ["kura:log/0", "kura:log/1",
+                                                             "kura:log/2"]
+    envelope = json.loads((store / "lineage" / "log.jsonl").read_text().splitlines()[-1])
+    assert envelope["signatures"][0]["keyid"] == context.certifier_key.keyid
+    # the log grew by one line, covered by a new checkpoint, and the whole store still verifies
+    assert TransparencyLog(store).checkpoints()[-1].checkpoint.tree_size == release.log_index + 1
+    report = verify_store(store)
+    assert report.ok, report.failures()
+    assert report.check("record.policy_digest").checked == 5  # 3 residency, provenance, VSA
+
+    verified = verify_release(store, "2026-q1")
+    assert verified.signer_keyid == context.certifier_key.keyid
+    assert [s.name for s in verified.shards] == [s.path for s in summary.shards]
+    assert [r.release for r in list_releases(store)] == ["2026-q1"]
+    assert read_release(store, "2026-q1") == release
+
+
+def test_shard_failing_its_real_suite_is_quarantined_and_left_out(store):
+    """A planted residual phone number fails the great-expectations suite: the shard goes to
+    quarantine/, is attested as failed, and the release holds only the clean shard."""
+    validator = ShardValidator(ShardBounds())
+    corpus = "acme-contracts"
+    tables = {
+        f"shards/{corpus}/run-v-part-00000.parquet": document_shard(corpus, 6),
+        f"shards/{corpus}/run-v-part-00001.parquet": document_shard(
+            corpus, 6, planted_text="担当の携帯は090-1234-5678です。よろしくお願いします。"),
+    }
+    stored, digests, verdicts = [], {}, {}
+    for rel, table in tables.items():
+        shard = write_shard(store, rel, table)
+        result = validator(table)
+        if not result.passed:
+            assert [f.column for f in result.failures] == ["check__residual_phone"]
+            shard = quarantine(store, shard, corpus)
+        stored.append(shard)
+        digests[shard.path] = result.result_digest
+        verdicts[shard.path] = result.passed
+    assert list(verdicts.values()) == [True, False]
+    summary = write_run(store, run_id="run-v", shards=0, corpus=corpus).model_copy(update={
+        "shards": stored, "counts": Counts(read=15, written=12, rejected={"quality.length": 1},
+                                           duplicates={"exact": 2})})
+    record_run(store, summary, digests, verdicts)
+
+    residency = [latest_residency(TransparencyLog(store).read().lines)[s.path] for s in stored]
+    assert [(r.validation_digest, r.validation_passed) for r in residency] == [
+        (digests[s.path], verdicts[s.path]) for s in stored]
+    created = create_release(store, "contracts-1")
+    assert [s.name for s in created.release.shards] == [stored[0].path]
+    assert all("quarantine" not in s.name for s in created.release.shards)
+
+
+def test_failed_and_unvalidated_shards_are_left_out_with_the_reason(store):
+    summary = record_validated_run(store, shards=4, failing={1}, unvalidated={2})
+    stray = store / "shards" / "acme-news" / "stray.parquet"
+    stray.write_bytes((store / summary.shards[0].path).read_bytes())
+    created = create_release(store, "r1")
+    assert [s.name for s in created.release.shards] == [summary.shards[0].path,
+                                                        summary.shards[3].path]
+    reasons = dict(created.left_out)
+    assert reasons[summary.shards[2].path].endswith("records no validation verdict")
+    assert reasons["shards/acme-news/stray.parquet"] == "no residency attestation in the log"
+    assert summary.shards[1].path.startswith("quarantine/")  # never a candidate
+
+
+def test_corpus_option_selects_corpora(store):
+    record_validated_run(store, run_id="run-a", shards=2, corpus="acme-news")
+    record_validated_run(store, run_id="run-b", shards=1, corpus="beta-mail")
+    only_b = create_release(store, "beta", ["beta-mail"]).release
+    assert only_b.corpora == ["beta-mail"]
+    assert [s.name for s in only_b.shards] == ["shards/beta-mail/run-b-part-00000.parquet"]
+    both = create_release(store, "all").release
+    assert both.corpora == ["acme-news", "beta-mail"] and len(both.shards) == 3
+    with pytest.raises(CertifyError, match="--corpus gamma: no shards of that corpus"):
+        create_release(store, "gamma", ["gamma"])
+
+
+def test_release_names_are_unique_and_plain(store):
+    record_validated_run(store)
+    create_release(store, "r1")
+    with pytest.raises(CertifyError, match="release r1 exists"):
+        create_release(store, "r1")
+    for bad in ("R1", "../x", ".hidden", "a b", ""):
+        with pytest.raises(CertifyError, match="release name"):
+            create_release(store, bad)
+    (store / "releases" / "r1.json").unlink()  # its record stays in the log
+    with pytest.raises(CertifyError, match="already certified at log line 5"):
+        create_release(store, "r1")
+
+
+def test_a_release_without_certified_shards_is_an_error(store):
+    record_validated_run(store, shards=2, failing={0, 1})
+    with pytest.raises(CertifyError, match="no certified shard in corpus acme-news"):
+        create_release(store, "empty")
+    assert not (store / "releases").exists()
+
+
+def test_a_store_that_does_not_verify_certifies_nothing(store):
+    summary = record_validated_run(store, shards=2)
+    size = len(TransparencyLog(store).read().lines)
+    flip_byte(store / summary.shards[1].path)
+    with pytest.raises(StoreNotVerified, match=r"subject\.digest: shards/acme-news/"
+                       r"run-1-part-00001\.parquet: sha256 on disk"):
+        create_release(store, "r1")
+    assert len(TransparencyLog(store).read().lines) == size
+
+
+def test_record_signed_by_a_site_key_is_refused(store):
+    summary = record_validated_run(store, shards=2)
+    site_key = load_site_context(store).site_key
+    forge_release(store, "forged", site_key, summary)
+    with pytest.raises(ReleaseVerificationError, match=r"release forged \(log line 4\): signed "
+                       r"by site jp-local-1's site key sha256:[0-9a-f]+, which may not sign "
+                       r"certifications"):
+        verify_release(store, "forged")
+    role = verify_store(store).check("record.role")
+    assert len(role.failures) == 1 and "site key" in role.failures[0]
+
+
+def test_record_edited_in_the_log_or_the_index_is_refused(store):
+    record_validated_run(store, shards=2)
+    release = create_release(store, "r1").release
+    index_path = store / "releases" / "r1.json"
+    index = json.loads(index_path.read_text())
+    index["shards"] = index["shards"][:1]  # the index hides a shard the record certifies
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(ReleaseVerificationError, match=r"releases/r1\.json does not list "
+                       r"shards/acme-news/run-1-part-00001\.parquet with the digest its signed "
+                       "record certifies"):
+        verify_release(store, "r1")
+    index_path.write_text(json.dumps(release.to_json_dict()))
+    log_path = store / "lineage" / "log.jsonl"
+    lines = log_path.read_text().splitlines()
+    envelope = json.loads(lines[-1])
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["subject"] = statement["subject"][:1]
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    lines[-1] = json.dumps(envelope, sort_keys=True, separators=(",", ":"))
+    log_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReleaseVerificationError, match=r"envelope digest .* is not the"):
+        verify_release(store, "r1")
+
+
+def test_record_outside_the_latest_checkpoint_is_refused(store):
+    record_validated_run(store, shards=1)
+    create_release(store, "r1")
+    latest = TransparencyLog(store).checkpoint_paths()[-1]
+    latest.unlink()  # the latest checkpoint now predates the record
+    with pytest.raises(ReleaseVerificationError, match="not covered by the latest checkpoint"):
+        verify_release(store, "r1")
+
+
+def test_release_still_verifies_after_its_certifier_key_is_rotated(store):
+    record_validated_run(store, shards=1)
+    old = load_site_context(store).certifier_key.keyid
+    create_release(store, "r1")
+    rotate_key(store, "certifier")
+    assert verify_release(store, "r1").signer_keyid == old
+    record_validated_run(store, run_id="run-2", shards=1)
+    assert verify_release(store, "r1").signer_keyid == old
+    assert create_release(store, "r2").release.shards
+    assert verify_release(store, "r2").signer_keyid != old
+
+
+def test_unknown_release_is_a_user_error(store):
+    with pytest.raises(ReleaseError, match="no release named 'nope'"):
+        verify_release(store, "nope")
+
+
+def test_record_run_refuses_a_verdict_without_its_result(store):
+    summary = write_run(store, shards=1)
+    with pytest.raises(RecordError, match="without its result digest"):
+        record_run(store, summary, {}, {summary.shards[0].path: True})
+    with pytest.raises(RecordError, match="not a shard of this run"):
+        record_run(store, summary, {}, {"shards/x.parquet": True})
