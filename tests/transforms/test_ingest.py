@@ -190,3 +190,16 @@ def test_csv_fields_may_hold_line_separators_other_than_newline() -> None:
     _, docs, rejects = run(source("csv"), body.encode("utf-8"))
     assert [d.locator for d in docs] == [1, 2] and rejects == []
     assert "\u2028" in docs[0].text
+
+
+def test_a_wrongly_declared_encoding_rejects_records_instead_of_crashing() -> None:
+    data = jsonl(JA, JA2).encode("utf-8")
+    verdict, docs, rejects = run(source(encoding="euc_jp"), data)
+    assert verdict.encoding == "euc_jp"
+    assert docs == [] and [r.step for r in rejects] == ["ingest.decode", "ingest.decode"]
+    assert [r.raw for r in rejects] == data.splitlines()
+
+
+def test_nul_bytes_in_a_text_file_do_not_make_it_binary() -> None:
+    verdict, docs, _ = run(source("text"), (JA + "\x00" + JA2).encode("utf-8"))
+    assert verdict.status == "ok" and len(docs) == 1
