@@ -124,3 +124,23 @@ def test_two_worker_processes_give_the_same_shards(onboarded, tmp_path) -> None:
     result = onboard(onboarded.corpus, tmp_path / "store", RunnerChoice(workers=2))
     assert [s.sha256 for s in result.summary.shards] == \
         [s.sha256 for s in onboarded.result.summary.shards]
+
+
+def test_the_same_data_under_a_second_corpus_adds_no_document(onboarded, tmp_path) -> None:
+    from lineage.verify import verify_store
+    from pipelines.democorpus import DemoCorpus
+
+    store = tmp_path / "store"
+    first = onboard(onboarded.corpus, store)
+    original = onboarded.corpus.manifest_path
+    second_manifest = original.with_name("manifest-second.toml")
+    second_manifest.write_text(original.read_text(encoding="utf-8").replace(
+        'id = "acme-business-docs"', 'id = "acme-business-docs-again"'), encoding="utf-8")
+    again = onboard(DemoCorpus(**{**onboarded.corpus.__dict__,
+                                  "manifest_path": second_manifest}), store)
+    counts = again.summary.counts
+    assert counts.read == first.summary.counts.read
+    assert counts.written == 0
+    # Every document, its in-corpus duplicates included, is a duplicate of the stored corpus.
+    assert counts.duplicates == {"cross-corpus": counts.read - sum(counts.rejected.values())}
+    assert verify_store(store).ok
