@@ -158,6 +158,7 @@ def onboard(
     summary = result.summary
     console.print(summary_table(summary))
     console.print(f"run summary: {store / 'runs' / (summary.run_id + '.json')}")
+    console.print(f"report: {result.report}")
     console.print(f"lineage: {len(result.recorded.shards)} shard attestations and the run "
                   f"provenance signed into {store / 'lineage' / 'log.jsonl'} "
                   f"(tree size {result.recorded.tree_size})")

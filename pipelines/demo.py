@@ -58,6 +58,7 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     say(f"   duplicates:   {store / 'duplicates' / summary.corpus_id}/")
     say(f"   validation:   {store / 'validation' / summary.corpus_id}/")
     say(f"   run summary:  {store / 'runs' / (summary.run_id + '.json')}")
+    say(f"   report:       {result.report}")
     say(f"   lineage log:  {store / 'lineage' / 'log.jsonl'} "
         f"(tree size {result.recorded.tree_size})")
 

@@ -18,6 +18,7 @@ from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
 from pipelines.options import RunnerChoice, validate_runner
 from pipelines.plan import CurationPlan, plan_run
+from pipelines.report import write_report
 from pipelines.stages import stages_for
 from pipelines.validation import validate_run
 from schemas.manifest import Manifest
@@ -32,6 +33,7 @@ class LaunchResult:
     recorded: RecordedRun
     validation_seconds: float
     validation_setup_seconds: float
+    report: Path
 
 
 def _beam_option(args: tuple[str, ...], name: str) -> str | None:
@@ -76,12 +78,13 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
     validated = validate_run(store_root, summary, manifest)
     summary = validated.summary
     plan.store.run_summary(summary.run_id).write_text(summary.model_dump_json(indent=2) + "\n")
+    report = write_report(store_root, summary)
     recorded = record_run(
         store_root, summary,
         validation_digests={p: v.result_digest for p, v in validated.validations.items()},
         validation_passed={p: v.passed for p, v in validated.validations.items()},
     )
-    return LaunchResult(summary, recorded, validated.seconds, validated.setup_seconds)
+    return LaunchResult(summary, recorded, validated.seconds, validated.setup_seconds, report)
 
 
 def _replace_folder(new: Path, target: Path) -> None:

@@ -144,3 +144,12 @@ def test_the_same_data_under_a_second_corpus_adds_no_document(onboarded, tmp_pat
     # Every document, its in-corpus duplicates included, is a duplicate of the stored corpus.
     assert counts.duplicates == {"cross-corpus": counts.read - sum(counts.rejected.values())}
     assert verify_store(store).ok
+
+
+def test_the_report_states_conservation_and_every_reject_reason(onboarded) -> None:
+    report = onboarded.result.report.read_text(encoding="utf-8")
+    summary = onboarded.result.summary
+    assert f"read {summary.counts.read:,} = written" in report and "holds" in report
+    for step in summary.counts.rejected:
+        assert step in report
+    assert all(entity in report for entity in summary.pii)
