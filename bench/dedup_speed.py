@@ -8,7 +8,9 @@
 2. Memory: the `Deduplicate` Beam transform on the DirectRunner over N short synthetic documents
    (about 200 characters, one in ten a near copy of its predecessor), generated inside the
    pipeline so the input is never held as a list. Each size runs in a fresh process; peak RSS
-   (ru_maxrss) is reported next to the bytes of text the run processed.
+   (ru_maxrss) is reported next to the bytes of text the run processed, and next to the peak of
+   the same input pipeline without dedup (the floor, measured in the same run). The figure that
+   matters is the growth: RSS added per byte of text added, from the smallest size to the largest.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def _synthetic(seed: int):
                        text=key, match_key=key)
 
 
-def memory_child(n: int, out_dir: str) -> None:
+def memory_child(n: int, out_dir: str, floor: bool = False) -> None:
     import apache_beam as beam
 
     from schemas.dedup import DedupConfig
@@ -98,9 +100,13 @@ def memory_child(n: int, out_dir: str) -> None:
     start = time.perf_counter()
     seeds = range(n // DOCS_PER_SEED)
     with beam.Pipeline(runner="DirectRunner") as p:
-        verdicts = (p | beam.Create(list(seeds)) | beam.Reshuffle() | beam.FlatMap(_synthetic)
-                    | Deduplicate(DedupConfig(), "bench", signatures_dir=out_dir))
-        _ = (verdicts | beam.Map(lambda v: v.kind) | beam.combiners.Count.PerElement()
+        docs = p | beam.Create(list(seeds)) | beam.Reshuffle() | beam.FlatMap(_synthetic)
+        if floor:  # the input alone: what any consumer of these documents costs
+            kinds = docs | beam.Map(lambda d: "floor (no dedup)")
+        else:
+            kinds = (docs | Deduplicate(DedupConfig(), "bench", signatures_dir=out_dir)
+                     | beam.Map(lambda v: v.kind))
+        _ = (kinds | beam.combiners.Count.PerElement()
              | beam.Map(lambda kv: print(f"    {kv[0]}: {kv[1]}", file=sys.stderr)))
     text_bytes = sum(len(d.text.encode()) for s in seeds for d in _synthetic(s))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -111,23 +117,28 @@ def memory_child(n: int, out_dir: str) -> None:
 def memory(sizes: list[int]) -> None:
     import tempfile
 
-    rows = []
-    for n in sizes:
+    def child(n: int, floor: bool) -> dict:
         with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run([sys.executable, "-m", "bench.dedup_speed", "--child", str(n),
-                                   "--out", out], capture_output=True, text=True, check=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(done.stderr.strip().splitlines()[-4:] if done.stderr else "", file=sys.stderr)
+            args = ["--child", str(n), "--out", out] + (["--floor"] if floor else [])
+            done = subprocess.run([sys.executable, "-m", "bench.dedup_speed", *args],
+                                  capture_output=True, text=True, check=True)
+        print(done.stderr.strip().splitlines()[-2:] if done.stderr else "", file=sys.stderr)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    rows = [(child(n, floor=True), child(n, floor=False)) for n in sizes]
     print("peak memory of Deduplicate on the DirectRunner (in-memory):")
-    for row in rows:
+    for floor, row in rows:
         print(f"  {row['docs']:>7} docs  text {row['text_mb']:7.1f} MB  peak RSS "
-              f"{row['peak_rss_mb']:7.0f} MB  {row['seconds']:.0f}s")
+              f"{row['peak_rss_mb']:7.0f} MB  {row['seconds']:.0f}s   (input alone "
+              f"{floor['peak_rss_mb']:.0f} MB, {floor['seconds']:.0f}s)")
     if len(rows) >= 2:
-        first, last = rows[0], rows[-1]
+        first, last = rows[0][1], rows[-1][1]
+        text = last["text_mb"] - first["text_mb"]
+        rss = last["peak_rss_mb"] - first["peak_rss_mb"]
         print(f"  growth {first['docs']} -> {last['docs']}: text x"
-              f"{last['text_mb'] / first['text_mb']:.1f} (+{last['text_mb'] - first['text_mb']:.0f}"
-              f" MB), RSS x{last['peak_rss_mb'] / first['peak_rss_mb']:.2f} "
-              f"(+{last['peak_rss_mb'] - first['peak_rss_mb']:.0f} MB)")
+              f"{last['text_mb'] / first['text_mb']:.1f} (+{text:.0f} MB), RSS x"
+              f"{last['peak_rss_mb'] / first['peak_rss_mb']:.2f} (+{rss:.0f} MB): "
+              f"{rss / text:.2f} MB of RSS per MB of text added")
 
 
 def main() -> None:
@@ -136,10 +147,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,400000")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     if args.child:
-        memory_child(args.child, args.out)
+        memory_child(args.child, args.out, floor=args.floor)
         return
     throughput(args.docs)
     throughput(args.docs, cut=200)

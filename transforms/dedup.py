@@ -2,8 +2,9 @@
 
 The pieces, in the order a run uses them:
 - `exact_key`: sha256 of the matching key; equal keys are exact duplicates.
-- `lsh_params` / `band_keys`: bands x rows from datasketch's optimal-parameter routine, and the
-  bucket keys of a signature. Documents sharing a bucket are candidate pairs (`candidate_pairs`).
+- `lsh_params` / `band_key_matrix`: bands x rows from datasketch's optimal-parameter routine,
+  and one uint64 bucket key per band of each signature. Documents sharing a bucket
+  (`shared_buckets`, found by sorting the keys) are candidate pairs (`candidate_pairs`).
 - `estimated_jaccard` (transforms.minhash) checks each candidate before it becomes an edge.
 - `connected_components` (union-find) or `star_components` (large-star / small-star rounds)
   turn edges into clusters; the head of a cluster is its lowest node.
@@ -67,14 +68,57 @@ def config_bands(config: DedupConfig) -> tuple[int, int]:
     return lsh_params(config.effective_band_threshold, config.num_perm)
 
 
-def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
-    """One bucket key per band: the band number and an 8-byte digest of its hash values."""
-    little = signature.astype(signature.dtype.newbyteorder("<"), copy=False)
-    return [
-        band.to_bytes(2, "big")
-        + hashlib.blake2b(little[band * rows : (band + 1) * rows].tobytes(), digest_size=8).digest()
-        for band in range(bands)
-    ]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    # MurmurHash3's 64-bit finalizer: a bijection with full avalanche, applied in place.
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+def band_key_matrix(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64 bucket keys: one 64-bit hash of each band's values, per signature.
+
+    Computed for a whole batch at once. Equal band values always give equal keys; unequal ones
+    collide with probability about 2^-64, and a collision only adds a candidate pair, which the
+    signature check then judges like any other.
+    """
+    sigs = np.atleast_2d(signatures)
+    values = sigs.astype(np.uint64)
+    keys = np.empty((len(sigs), bands), dtype=np.uint64)
+    for band in range(bands):
+        h = np.full(len(sigs), np.uint64(band + 1), dtype=np.uint64)
+        h = _fmix64(h * _GOLDEN)
+        for col in range(band * rows, (band + 1) * rows):
+            h ^= values[:, col]
+            h = _fmix64(h * _GOLDEN)
+        keys[:, band] = h
+    return keys
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The `bands` bucket keys of one signature (a row of `band_key_matrix`)."""
+    return band_key_matrix(signature, bands, rows)[0]
+
+
+def shared_buckets(keys: np.ndarray) -> list[np.ndarray]:
+    """Positions of `keys` grouped by equal key, for keys held two or more times.
+
+    Grouping by sorting: no dict of every key, and singleton buckets cost nothing further. Each
+    group is in ascending position order; groups are in ascending key order.
+    """
+    if len(keys) < 2:
+        return []
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    ends = np.append(starts[1:], len(keys))
+    return [order[s:e] for s, e in zip(starts, ends, strict=True) if e - s > 1]
 
 
 def candidate_pairs(bucket: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -338,15 +382,10 @@ def checked_edges(doc_ids: Sequence[str], signatures: np.ndarray,
     """Candidate pairs from LSH buckets whose estimated Jaccard passes the check."""
     bands, rows = config_bands(config)
     check = config.effective_check_threshold
-    buckets: dict[bytes, list[int]] = defaultdict(list)
-    for i, sig in enumerate(signatures):
-        for key in band_keys(sig, bands, rows):
-            buckets[key].append(i)
+    keys = band_key_matrix(signatures, bands, rows)
     index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
     seen: set[tuple[str, str]] = set()
-    for members in buckets.values():
-        if len(members) < 2:
-            continue
+    for members in (group for band in range(bands) for group in shared_buckets(keys[:, band])):
         for a, b in candidate_pairs(doc_ids[i] for i in members):
             if (a, b) in seen:
                 continue

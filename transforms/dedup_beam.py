@@ -1,32 +1,43 @@
 """The Beam wrapper of dedup: `docs | "Deduplicate" >> Deduplicate(...)` gives verdicts.
 
-Only ids, hashes, bucket keys and signatures cross a shuffle, never text: the first step turns
-each Document into a `SignedDoc` and the text goes no further. The graph:
+Memory is the constraint: the DirectRunner holds every collection that crosses a shuffle in
+memory at several times its bytes, and a signature (512 bytes) weighs about as much as a short
+document's text. So what dedup knows of each document (id, exact key, signature, band keys) is
+written once, batch by batch, to a scratch directory, and only candidates travel in the graph:
 
-    Sign (numpy batches) ─► band keys ─► GroupByKey buckets ─► candidate pairs
-        ─► join both ends' signatures ─► estimated-Jaccard check ─► edges
-    (scope "store") Sign ─► datasketch LSH over earlier corpora's signatures ─► cross edges
+    Batch ─► Spill: sign (numpy), band keys, write one spilled batch ─► batch names
+    batch names (side input) ─► Candidates, on one worker: per band, sort the band's uint64
+        keys, keep shared buckets, check each candidate pair's signatures ─► edges, locations
+    (scope "store") Spill also queries earlier corpora's signatures (datasketch LSH) ─► edges
     edges ─► connected components (union-find on one worker, or large-star / small-star rounds)
-        ─► join members' hashes and signatures ─► GroupByKey cluster ─► verdicts
-    documents that stay ─► deterministic Parquet signature files in `signatures_dir`
+        ─► join heads with locations (candidates only) ─► GroupByKey cluster ─► read members'
+        signatures from their batches ─► verdicts
+    removed ids (side input) ─► one writer per signature file reads the batches, sorted by
+        doc_id, one row group at a time ─► deterministic Parquet signature files
+    then the scratch directory is removed.
 
-Every step is a pure function of its inputs and every choice takes the minimum id, so the
-verdicts do not depend on the runner, the number of workers, bundling or the input order.
+No text and no signature crosses a shuffle; the only per-document collection is the list of
+batch names. Every step is a pure function of its inputs and every choice takes the minimum id,
+so the verdicts do not depend on the runner, the number of workers, bundling or the input order.
+On a cluster, `scratch_dir` must be a directory every worker sees (the run's tmp in the store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsSingleton, TaggedOutput
+from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from schemas.dedup import DedupConfig
 from schemas.records import Document
@@ -34,114 +45,193 @@ from transforms.dedup import (
     DedupVerdict,
     Member,
     PriorIndex,
-    band_keys,
+    band_key_matrix,
     candidate_pairs,
     cluster_verdicts,
     config_bands,
     connected_components,
     exact_key,
-    is_stored,
     large_star_edges,
+    shared_buckets,
     small_star_edges,
     stored_node,
 )
-from transforms.minhash import MinHasher, estimated_jaccard, write_signatures
+from transforms.minhash import (
+    SIGNATURE_ROW_GROUP,
+    MinHasher,
+    SpilledBatch,
+    estimated_jaccard,
+    write_sorted_signatures,
+    write_spilled_batch,
+)
 
 log = logging.getLogger(__name__)
 STEP = "dedup"
 Components = Literal["union-find", "distributed"]
+# Where a node's signature is, as one small bytes value (it crosses two shuffles per clustered
+# node): b"B" + the batch's 16-byte digest + the row (uint32, big-endian) for a document of this
+# corpus; b"S" + the signature's bytes for an earlier corpus's stored document.
+Location = bytes
+_DIGEST = 16
 
 
-@dataclass(frozen=True)
-class SignedDoc:
-    """What dedup keeps of a document: its id, the sha256 of its matching key, its signature."""
+def batch_location(name: str, row: int) -> Location:
+    return b"B" + bytes.fromhex(name[len("batch-") : len("batch-") + 2 * _DIGEST]) + \
+        row.to_bytes(4, "big")
 
-    doc_id: str
-    exact: bytes
-    signature: bytes  # the signature's values, little-endian
+
+def stored_location(signature: bytes) -> Location:
+    return b"S" + signature
+
+
+def _batch_at(location: Location) -> tuple[str, int]:
+    digest, row = location[1 : 1 + _DIGEST], location[1 + _DIGEST :]
+    return f"batch-{digest.hex()}.spill", int.from_bytes(row, "big")
 
 
 def _dtype(config: DedupConfig) -> np.dtype:
     return np.dtype("<u4" if config.scheme == "affine32" else "<u8")
 
 
-class _SignBatch(beam.DoFn):
-    def __init__(self, config: DedupConfig) -> None:
+def signature_file_of(doc_id: str, files: int) -> int:
+    """Which of the corpus's `files` signature files holds a document (stable across runs)."""
+    return int.from_bytes(hashlib.sha256(doc_id.encode()).digest()[:4], "big") % files
+
+
+def signature_file_name(index: int, files: int) -> str:
+    return f"signatures-{index:05d}-of-{files:05d}.parquet"
+
+
+def spilled_batch_name(doc_ids: Iterable[str]) -> str:
+    """A batch's file name, from its ids: a retried bundle rewrites the same file."""
+    digest = hashlib.sha256("\n".join(sorted(doc_ids)).encode("utf-8", "surrogatepass"))
+    return f"batch-{digest.hexdigest()[: 2 * _DIGEST]}.spill"
+
+
+class _SpillBatch(beam.DoFn):
+    """Signs a batch and writes it to the scratch directory; yields the batch's name.
+
+    With earlier corpora's signatures, also yields edges to the stored documents each document
+    duplicates (PRIOR_EDGES) and where both ends' signatures are (LOCATED).
+    """
+
+    PRIOR_EDGES = "prior_edges"
+    LOCATED = "located"
+
+    def __init__(self, config: DedupConfig, scratch: str, signature_files: int,
+                 prior: Sequence[str]) -> None:
         self._config = config
+        self._scratch = scratch
+        self._files = signature_files
+        self._prior = list(prior)
         self._signed = Metrics.counter(STEP, "signed")
+        self._matched = Metrics.counter(STEP, "cross_corpus_matches")
 
     def setup(self) -> None:
         self._hasher = MinHasher.from_config(self._config)
         self._dtype = _dtype(self._config)
+        self._bands = config_bands(self._config)
+        self._index = (PriorIndex(self._config, [Path(p) for p in self._prior])
+                       if self._prior else None)
+        Path(self._scratch).mkdir(parents=True, exist_ok=True)
 
-    def process(self, batch: Sequence[Document]) -> Iterator[SignedDoc]:
-        sigs = self._hasher.signatures([doc.match_key for doc in batch]).astype(self._dtype)
-        for doc, sig in zip(batch, sigs, strict=True):
-            self._signed.inc()
-            yield SignedDoc(doc.doc_id, exact_key(doc.match_key), sig.tobytes())
+    def process(self, batch: Sequence[Document]) -> Iterator[Any]:
+        doc_ids = [doc.doc_id for doc in batch]
+        keys = [doc.match_key for doc in batch]
+        sigs = self._hasher.signatures(keys).astype(self._dtype)
+        exact = np.frombuffer(b"".join(exact_key(k) for k in keys), dtype=np.uint8)
+        name = spilled_batch_name(doc_ids)
+        write_spilled_batch(
+            Path(self._scratch) / name, doc_ids, exact.reshape(len(batch), 32), sigs,
+            band_key_matrix(sigs, *self._bands),
+            np.array([signature_file_of(d, self._files) for d in doc_ids], dtype=np.uint16))
+        self._signed.inc(len(batch))
+        yield name
+        if self._index is not None:
+            yield from self._prior_matches(name, doc_ids, sigs)
+
+    def _prior_matches(self, name: str, doc_ids: list[str], sigs: np.ndarray) -> Iterator[Any]:
+        for row, (doc_id, sig) in enumerate(zip(doc_ids, sigs, strict=True)):
+            matches = self._index.matches(sig)
+            if matches:
+                yield TaggedOutput(self.LOCATED, (doc_id, batch_location(name, row)))
+            for stored_id, _ in matches:
+                self._matched.inc()
+                node = stored_node(stored_id)
+                stored_sig = self._index.signature(stored_id).astype(self._dtype).tobytes()
+                yield TaggedOutput(self.LOCATED, (node, stored_location(stored_sig)))
+                yield TaggedOutput(self.PRIOR_EDGES, (node, doc_id))
 
 
-def _bucket_entries(doc: SignedDoc, bands: int, rows: int, dtype: np.dtype):
-    sig = np.frombuffer(doc.signature, dtype=dtype)
-    return [(key, doc.doc_id) for key in band_keys(sig, bands, rows)]
+class _Candidates(beam.DoFn):
+    """Every band's shared buckets, candidate pairs and signature check, on one worker.
 
+    A band at a time: its uint64 keys of every document (8 bytes each, read from the batches)
+    are sorted, singleton buckets are dropped, and only the members of shared buckets have
+    their ids and signatures read. Yields edges (lower id, higher id) that pass the check, and
+    tagged (doc_id, location) of their ends.
+    """
 
-def _bucket_pairs(kv: tuple[bytes, Iterable[str]]) -> Iterator[tuple[str, str]]:
-    return candidate_pairs(kv[1])
+    LOCATED = "located"
 
-
-def _attach_left_signature(kv) -> Iterator[tuple[str, tuple[str, bytes]]]:
-    doc_id, grouped = kv
-    sigs = list(grouped["sig"])
-    if not sigs:
-        return
-    for right in sorted(set(grouped["pair"])):
-        yield right, (doc_id, sigs[0])
-
-
-class _CheckPairs(beam.DoFn):
-    """Keeps the candidate pairs whose signatures' estimated Jaccard passes the check."""
-
-    def __init__(self, config: DedupConfig) -> None:
-        self._check = config.effective_check_threshold
-        self._dtype = _dtype(config)
+    def __init__(self, config: DedupConfig, scratch: str) -> None:
+        self._config = config
+        self._scratch = scratch
         self._candidates = Metrics.counter(STEP, "candidate_pairs")
         self._edges = Metrics.counter(STEP, "edges")
 
-    def process(self, kv) -> Iterator[tuple[str, str]]:
-        right_id, grouped = kv
-        sigs = list(grouped["sig"])
-        if not sigs:
+    def process(self, _: Any, names: Sequence[str]) -> Iterator[Any]:
+        bands, _rows = config_bands(self._config)
+        check = self._config.effective_check_threshold
+        names = sorted(set(names))
+        batches = [SpilledBatch(Path(self._scratch) / name) for name in names]
+        if not batches:
             return
-        right = np.frombuffer(sigs[0], dtype=self._dtype)
-        for left_id, left_sig in sorted(set(grouped["left"])):
-            self._candidates.inc()
-            if estimated_jaccard(np.frombuffer(left_sig, dtype=self._dtype), right) >= self._check:
-                self._edges.inc()
-                yield left_id, right_id
+        sizes = [b.n for b in batches]
+        batch_of = np.repeat(np.arange(len(batches), dtype=np.int32), sizes)
+        row_of = np.concatenate([np.arange(n, dtype=np.int32) for n in sizes])
+        seen: set[tuple[str, str]] = set()
+        located: set[str] = set()
+        for band in range(bands):
+            groups = shared_buckets(np.concatenate([b.band(band) for b in batches]))
+            if not groups:
+                continue
+            ids, sigs = _read_members(batches, batch_of, row_of, np.concatenate(groups))
+            for group in groups:
+                for a, b in candidate_pairs(ids[e] for e in group):
+                    if (a, b) in seen:
+                        continue
+                    seen.add((a, b))
+                    self._candidates.inc()
+                    if estimated_jaccard(sigs[a][1], sigs[b][1]) < check:
+                        continue
+                    self._edges.inc()
+                    yield a, b
+                    for doc_id in (a, b):
+                        if doc_id not in located:
+                            located.add(doc_id)
+                            entry = sigs[doc_id][0]
+                            yield TaggedOutput(self.LOCATED, (doc_id, batch_location(
+                                names[batch_of[entry]], int(row_of[entry]))))
 
 
-class _MatchPrior(beam.DoFn):
-    """Edges from this corpus's documents to earlier corpora's stored duplicates."""
-
-    STORED = "stored"
-
-    def __init__(self, config: DedupConfig, paths: Sequence[str]) -> None:
-        self._config = config
-        self._paths = list(paths)
-        self._matched = Metrics.counter(STEP, "cross_corpus_matches")
-
-    def setup(self) -> None:
-        self._index = PriorIndex(self._config, [Path(p) for p in self._paths])
-        self._dtype = _dtype(self._config)
-
-    def process(self, doc: SignedDoc) -> Iterator[Any]:
-        for stored_id, _ in self._index.matches(np.frombuffer(doc.signature, dtype=self._dtype)):
-            self._matched.inc()
-            node = stored_node(stored_id)
-            stored_sig = self._index.signature(stored_id).astype(self._dtype).tobytes()
-            yield TaggedOutput(self.STORED, (node, (b"", stored_sig)))
-            yield node, doc.doc_id
+def _read_members(batches: list[SpilledBatch], batch_of: np.ndarray, row_of: np.ndarray,
+                  entries: np.ndarray) -> tuple[dict[int, str], dict[str, tuple[int, np.ndarray]]]:
+    """entry -> doc_id, and doc_id -> (entry, signature), for the given entries only."""
+    by_batch: dict[int, list[int]] = defaultdict(list)
+    for entry in np.unique(entries):
+        by_batch[int(batch_of[entry])].append(int(entry))
+    ids: dict[int, str] = {}
+    sigs: dict[str, tuple[int, np.ndarray]] = {}
+    for index, wanted in by_batch.items():
+        batch = batches[index]
+        batch_ids = batch.doc_ids()
+        rows = [int(row_of[e]) for e in wanted]
+        _, rows_sigs = batch.rows(rows)
+        for entry, row, sig in zip(wanted, rows, rows_sigs, strict=True):
+            ids[entry] = batch_ids[row]
+            sigs[batch_ids[row]] = (entry, sig)
+    return ids, sigs
 
 
 def _union_find(kv) -> Iterator[tuple[str, str]]:
@@ -225,46 +315,39 @@ def _report_not_converged(edge: tuple[str, str], not_star_nodes: int) -> bool:
 
 
 class _RouteMembers(beam.DoFn):
-    """Per node: a clustered one goes to its cluster; one that stays goes to the signature store."""
+    """Per clustered node: (its head, (node, location)) for the cluster's verdicts."""
 
-    KEEP = "keep"
-
-    def __init__(self, signature_files: int) -> None:
-        self._files = signature_files
-
-    def process(self, kv) -> Iterator[Any]:
+    def process(self, kv) -> Iterator[tuple[str, tuple[str, Location]]]:
         node, grouped = kv
-        infos = list(grouped["info"])
-        if not infos:
-            return
-        exact, sig = infos[0]
+        locations = list(grouped["at"])
         heads = set(grouped["head"])
-        head = min(heads) if heads else None
-        if head is not None:
-            yield head, (node, exact, sig)
-        if not is_stored(node) and (head is None or head == node):
-            yield TaggedOutput(self.KEEP, (signature_file_of(node, self._files), (node, sig)))
-
-
-def signature_file_of(doc_id: str, files: int) -> int:
-    """Which of the corpus's `files` signature files holds a document (stable across runs)."""
-    return int.from_bytes(hashlib.sha256(doc_id.encode()).digest()[:4], "big") % files
-
-
-def signature_file_name(index: int, files: int) -> str:
-    return f"signatures-{index:05d}-of-{files:05d}.parquet"
+        if heads and locations:
+            yield min(heads), (node, min(locations))
 
 
 class _Verdicts(beam.DoFn):
-    def __init__(self, config: DedupConfig) -> None:
+    """A cluster's verdicts, its members' exact keys and signatures read from their batches."""
+
+    def __init__(self, config: DedupConfig, scratch: str) -> None:
         self._dtype = _dtype(config)
         self._check = config.effective_check_threshold
+        self._scratch = scratch
         self._counters = {}
 
     def process(self, kv) -> Iterator[DedupVerdict]:
         _, members = kv
-        cluster = [Member(node, exact, np.frombuffer(sig, dtype=self._dtype))
-                   for node, exact, sig in members]
+        cluster = []
+        rows_by_batch: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for node, location in set(members):
+            if location[:1] == b"S":
+                cluster.append(Member(node, b"", np.frombuffer(location[1:], dtype=self._dtype)))
+            else:
+                name, row = _batch_at(location)
+                rows_by_batch[name].append((node, row))
+        for name, wanted in rows_by_batch.items():
+            exact, sigs = SpilledBatch(Path(self._scratch) / name).rows([r for _, r in wanted])
+            cluster.extend(Member(node, e, s)
+                           for (node, _), e, s in zip(wanted, exact, sigs, strict=True))
         for verdict in cluster_verdicts(cluster, self._check):
             if verdict.kind not in self._counters:
                 self._counters[verdict.kind] = Metrics.counter(STEP, verdict.kind)
@@ -273,20 +356,46 @@ class _Verdicts(beam.DoFn):
 
 
 class _WriteSignatureFile(beam.DoFn):
-    def __init__(self, config: DedupConfig, directory: str, files: int) -> None:
+    """One signature file: the documents that stay, sorted by doc_id, a row group at a time."""
+
+    def __init__(self, config: DedupConfig, directory: str, files: int, scratch: str) -> None:
         self._config = config
         self._directory = directory
         self._files = files
+        self._scratch = scratch
 
-    def process(self, kv) -> Iterator[str]:
-        index, grouped = kv
-        rows = sorted(set(grouped["sig"]))
-        dtype = _dtype(self._config)
-        sigs = np.array([np.frombuffer(s, dtype=dtype) for _, s in rows], dtype=dtype)
-        sigs = sigs.reshape(len(rows), self._config.num_perm)
+    def process(self, index: int, names: Sequence[str], removed: Sequence[str]) -> Iterator[str]:
+        removed_ids = set(removed)
+        batches = [SpilledBatch(Path(self._scratch) / n) for n in sorted(set(names))]
+        rows: dict[str, tuple[int, int]] = {}  # doc_id -> (batch, row)
+        for b, batch in enumerate(batches):
+            wanted = np.flatnonzero(batch.signature_files() == index)
+            if len(wanted):
+                batch_ids = batch.doc_ids()
+                for row in wanted.tolist():
+                    if batch_ids[row] not in removed_ids:
+                        rows.setdefault(batch_ids[row], (b, row))
+        doc_ids = sorted(rows)
+
+        def row_groups() -> Iterator[np.ndarray]:
+            for start in range(0, len(doc_ids), SIGNATURE_ROW_GROUP):
+                chunk = doc_ids[start : start + SIGNATURE_ROW_GROUP]
+                sigs = np.empty((len(chunk), self._config.num_perm), dtype=_dtype(self._config))
+                by_batch: dict[int, list[tuple[int, int]]] = defaultdict(list)
+                for pos, doc_id in enumerate(chunk):
+                    b, row = rows[doc_id]
+                    by_batch[b].append((pos, row))
+                for b, wanted in by_batch.items():
+                    sigs[[p for p, _ in wanted]] = batches[b].rows([r for _, r in wanted])[1]
+                yield sigs
+
         path = Path(self._directory) / signature_file_name(index, self._files)
-        write_signatures(path, [doc_id for doc_id, _ in rows], sigs, self._config)
+        write_sorted_signatures(path, doc_ids, row_groups(), self._config)
         yield str(path)
+
+
+def _remove_scratch(_: Any, scratch: str) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def duplicate_row(doc: Document, verdict: DedupVerdict) -> dict[str, Any]:
@@ -307,13 +416,16 @@ class Deduplicate(beam.PTransform):
     signatures of the documents that stay are written (`signature_files` files, every one
     written, sorted by doc_id): give it an empty directory. components: "union-find" on one
     worker, or "distributed" large-star / small-star with `star_rounds` unrolled rounds.
+    scratch_dir: where signed batches are spilled during the run (about 700 bytes a document),
+    removed at the end; default a fresh directory under the system temp directory.
     """
 
     def __init__(self, config: DedupConfig, corpus_id: str,
                  prior_signatures: Sequence[str | Path] = (),
                  signatures_dir: str | Path | None = None,
                  components: Components = "union-find", star_rounds: int = 8,
-                 signature_files: int = 4, batch_size: int = 512) -> None:
+                 signature_files: int = 4, batch_size: int = 512,
+                 scratch_dir: str | Path | None = None) -> None:
         super().__init__()
         if components not in ("union-find", "distributed"):
             raise ValueError(f"components: 'union-find' or 'distributed', not {components!r}")
@@ -329,47 +441,48 @@ class Deduplicate(beam.PTransform):
         self._star_rounds = star_rounds
         self._signature_files = signature_files
         self._batch_size = batch_size
+        self._scratch_root = str(scratch_dir) if scratch_dir is not None else None
 
     def expand(self, docs):
         config = self._config
-        bands, rows = config_bands(config)
-        signed = (docs
-                  | "Batch" >> beam.BatchElements(min_batch_size=min(64, self._batch_size),
-                                                  max_batch_size=self._batch_size)
-                  | "Sign" >> beam.ParDo(_SignBatch(config)))
-        pairs = (signed
-                 | "BandKeys" >> beam.FlatMap(_bucket_entries, bands, rows, _dtype(config))
-                 | "Buckets" >> beam.GroupByKey()
-                 | "CandidatePairs" >> beam.FlatMap(_bucket_pairs))
-        sig_by_id = signed | "SigById" >> beam.Map(lambda d: (d.doc_id, d.signature))
-        left = ({"sig": sig_by_id, "pair": pairs}
-                | "JoinLeft" >> beam.CoGroupByKey()
-                | "AttachLeft" >> beam.FlatMap(_attach_left_signature))
-        edges = ({"sig": sig_by_id, "left": left}
-                 | "JoinRight" >> beam.CoGroupByKey()
-                 | "Check" >> beam.ParDo(_CheckPairs(config)))
-        infos = signed | "Infos" >> beam.Map(lambda d: (d.doc_id, (d.exact, d.signature)))
+        # one fresh directory per application, so two runs never share a scratch space
+        root = self._scratch_root or tempfile.gettempdir()
+        scratch = str(Path(root) / f"kura-dedup-{uuid.uuid4().hex}")
+        spilled = (docs
+                   | "Batch" >> beam.BatchElements(min_batch_size=min(64, self._batch_size),
+                                                   max_batch_size=self._batch_size)
+                   | "Spill" >> beam.ParDo(_SpillBatch(
+                       config, scratch, self._signature_files, self._prior)).with_outputs(
+                           _SpillBatch.PRIOR_EDGES, _SpillBatch.LOCATED, main="names"))
+        names = AsList(spilled.names)
+        candidates = (docs.pipeline
+                      | "OneWorker" >> beam.Create([None])
+                      | "Candidates" >> beam.ParDo(_Candidates(config, scratch), names)
+                      .with_outputs(_Candidates.LOCATED, main="edges"))
+        edges, located = candidates.edges, candidates[_Candidates.LOCATED]
         if self._prior:
-            prior = signed | "MatchPrior" >> beam.ParDo(
-                _MatchPrior(config, self._prior)).with_outputs(_MatchPrior.STORED, main="edges")
-            edges = (edges, prior.edges) | "AllEdges" >> beam.Flatten()
-            infos = (infos, prior[_MatchPrior.STORED]) | "AllInfos" >> beam.Flatten()
+            edges = (edges, spilled[_SpillBatch.PRIOR_EDGES]) | "AllEdges" >> beam.Flatten()
+            located = (located, spilled[_SpillBatch.LOCATED]) | "AllLocated" >> beam.Flatten()
         if self._components == "distributed":
             heads = edges | "StarComponents" >> _StarComponents(self._star_rounds)
         else:
             heads = edges | "UnionFind" >> _UnionFind()
-        routed = ({"info": infos, "head": heads}
-                  | "JoinMembers" >> beam.CoGroupByKey()
-                  | "Route" >> beam.ParDo(_RouteMembers(self._signature_files)).with_outputs(
-                      _RouteMembers.KEEP, main="members"))
-        verdicts = (routed.members
+        verdicts = ({"at": located, "head": heads}
+                    | "JoinMembers" >> beam.CoGroupByKey()
+                    | "Route" >> beam.ParDo(_RouteMembers())
                     | "Clusters" >> beam.GroupByKey()
-                    | "Verdicts" >> beam.ParDo(_Verdicts(config)))
+                    | "Verdicts" >> beam.ParDo(_Verdicts(config, scratch)))
+        done = verdicts
         if self._signatures_dir is not None:
-            files = docs.pipeline | "SignatureFiles" >> beam.Create(
-                [(i, None) for i in range(self._signature_files)])
-            _ = ({"file": files, "sig": routed[_RouteMembers.KEEP]}
-                 | "ByFile" >> beam.CoGroupByKey()
-                 | "WriteSignatures" >> beam.ParDo(
-                     _WriteSignatureFile(config, self._signatures_dir, self._signature_files)))
+            removed = AsList(verdicts
+                             | "Removed" >> beam.Filter(lambda v: v.removed)
+                             | "RemovedIds" >> beam.Map(lambda v: v.doc_id))
+            done = (docs.pipeline
+                    | "SignatureFiles" >> beam.Create(list(range(self._signature_files)))
+                    | "WriteSignatures" >> beam.ParDo(_WriteSignatureFile(
+                        config, self._signatures_dir, self._signature_files, scratch),
+                        names, removed))
+        _ = (done
+             | "ScratchDone" >> beam.combiners.Count.Globally()
+             | "RemoveScratch" >> beam.Map(_remove_scratch, scratch))
         return verdicts

@@ -14,6 +14,8 @@ from transforms.dedup import (
     Member,
     NotConverged,
     PriorIndex,
+    band_key_matrix,
+    band_keys,
     candidate_pairs,
     catch_probability,
     cluster_verdicts,
@@ -22,6 +24,7 @@ from transforms.dedup import (
     deduplicate_keys,
     exact_key,
     lsh_params,
+    shared_buckets,
     star_components,
     stored_node,
 )
@@ -221,3 +224,30 @@ def test_no_prior_match_for_unrelated_documents(tmp_path) -> None:
     write_signatures(path, *first.kept_signatures(), config)
     second = deduplicate_keys(["b1"], [_text(rng)], config, prior=PriorIndex(config, [path]))
     assert second.verdicts == []
+
+
+def test_band_keys_are_equal_exactly_when_band_values_are() -> None:
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 2**32, (50, 128), dtype=np.uint64).astype(np.uint32)
+    twin = sigs[0].copy()
+    twin[8:] = rng.integers(0, 2**32, 120, dtype=np.uint64).astype(np.uint32)  # band 0 kept
+    keys = band_key_matrix(np.vstack([sigs, twin]), 16, 8)
+    assert keys.shape == (51, 16) and keys.dtype == np.uint64
+    assert keys[0, 0] == keys[50, 0]
+    assert not np.any(keys[0, 1:] == keys[50, 1:])
+    assert len(np.unique(keys[:50])) == 50 * 16  # no collision among unrelated bands
+    assert np.array_equal(band_keys(sigs[3], 16, 8), keys[3])
+    # the same values in another band are another bucket
+    same = np.tile(sigs[0][:8], 16)
+    assert len(set(band_keys(same, 16, 8).tolist())) == 16
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40))
+def test_shared_buckets_group_equal_keys_held_twice_or_more(values: list[int]) -> None:
+    keys = np.array(values, dtype=np.uint64)
+    expected: dict[int, list[int]] = {}
+    for position, value in enumerate(values):
+        expected.setdefault(value, []).append(position)
+    got = [group.tolist() for group in shared_buckets(keys)]
+    assert got == [expected[v] for v in sorted(expected) if len(expected[v]) > 1]

@@ -9,9 +9,21 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.dedup import DedupConfig
 from schemas.records import Document
-from transforms.dedup import connected_components, deduplicate_keys
-from transforms.dedup_beam import Deduplicate, _StarComponents
-from transforms.minhash import read_signatures
+from transforms.dedup import (
+    MAX_ALL_PAIRS_BUCKET,
+    band_key_matrix,
+    config_bands,
+    connected_components,
+    deduplicate_keys,
+    shared_buckets,
+)
+from transforms.dedup_beam import (
+    Deduplicate,
+    _StarComponents,
+    signature_file_name,
+    signature_file_of,
+)
+from transforms.minhash import MinHasher, read_signatures, write_signatures
 
 KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろ"
 
@@ -130,3 +142,53 @@ def test_duplicate_row_fits_the_duplicates_schema() -> None:
     row = duplicate_row(doc, DedupVerdict("d2", "near", "c-d1", "d1", 0.9))
     table = pa.Table.from_pylist([row], schema=DUPLICATE_SCHEMA)
     assert table.column("kept_doc_id").to_pylist() == ["d1"]
+
+
+def _big_family(n: int = 100, seed: int = 4) -> tuple[list[str], list[str]]:
+    """n light edits of one text: buckets of more than MAX_ALL_PAIRS_BUCKET documents."""
+    rng = random.Random(seed)
+    base = "".join(rng.choice(KANA) for _ in range(400))
+    keys = []
+    for _ in range(n):
+        chars = list(base)
+        for _ in range(rng.randint(0, 4)):
+            chars[rng.randrange(len(chars))] = rng.choice(KANA)
+        keys.append("".join(chars))
+    ids = [f"f-{i:04d}" for i in range(n)]
+    rng.shuffle(ids)
+    return ids, keys
+
+
+def test_many_small_batches_and_large_buckets_give_the_pure_core_verdicts(tmp_path) -> None:
+    config = DedupConfig()
+    ids, keys = _corpus(seed=5, n=40)
+    family_ids, family_keys = _big_family()
+    ids, keys = ids + family_ids, keys + family_keys
+    expected = deduplicate_keys(ids, keys, config).verdicts
+    family_bands = band_key_matrix(MinHasher.from_config(config).signatures(family_keys),
+                                   *config_bands(config))
+    assert max(len(group) for band in family_bands.T
+               for group in shared_buckets(band)) > MAX_ALL_PAIRS_BUCKET  # windowed pairs
+    scratch = tmp_path / "scratch"
+    with TestPipeline() as p:
+        verdicts = p | beam.Create(_docs(ids, keys)) | Deduplicate(
+            config, "corpus-a", batch_size=16, scratch_dir=scratch)
+        assert_that(verdicts, equal_to(expected))
+    assert list(scratch.iterdir()) == []  # spilled batches are removed at the end
+
+
+def test_signature_files_have_the_bytes_of_the_pure_core_kept_signatures(tmp_path) -> None:
+    config = DedupConfig()
+    ids, keys = _corpus(seed=6, n=30)
+    with TestPipeline() as p:
+        _ = p | beam.Create(_docs(ids, keys)) | Deduplicate(
+            config, "corpus-a", signatures_dir=tmp_path / "beam", signature_files=3,
+            batch_size=8, scratch_dir=tmp_path / "scratch")
+    kept_ids, kept_sigs = deduplicate_keys(ids, keys, config).kept_signatures()
+    for index in range(3):
+        rows = [i for i, d in enumerate(kept_ids) if signature_file_of(d, 3) == index]
+        name = signature_file_name(index, 3)
+        write_signatures(tmp_path / "pure" / name, [kept_ids[i] for i in rows],
+                         kept_sigs[rows], config)
+        assert (tmp_path / "beam" / name).read_bytes() == (tmp_path / "pure" / name).read_bytes()
+    assert list((tmp_path / "scratch").iterdir()) == []

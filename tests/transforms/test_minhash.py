@@ -5,6 +5,7 @@ import json
 import random
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
@@ -12,13 +13,17 @@ from hypothesis import strategies as st
 
 from schemas.dedup import DedupConfig
 from transforms.minhash import (
+    SIGNATURE_ROW_GROUP,
     MinHasher,
     SignatureFileError,
+    SpilledBatch,
     estimated_jaccard,
     lean_minhashes,
     read_signatures,
     shingles,
     write_signatures,
+    write_sorted_signatures,
+    write_spilled_batch,
 )
 
 ALPHABET = "あいうえおかきくけこさしすせそたちつてとアイウエオ漢字文書重複検出〜ー-~ aXZ09。、\n"
@@ -134,3 +139,46 @@ def test_real_pages_match_datasketch(manpages_path) -> None:
     sigs = MinHasher().signatures(keys)
     for key, sig in zip(keys, sigs, strict=True):
         assert np.array_equal(sig, _datasketch(key, 128, 1, "affine32").hashvalues)
+
+
+def test_streamed_row_groups_write_the_same_bytes_as_one_table(tmp_path) -> None:
+    config = DedupConfig()
+    rng = np.random.default_rng(3)
+    n = SIGNATURE_ROW_GROUP * 2 + 5
+    ids = sorted(f"d{i:06d}" for i in range(n))
+    sigs = rng.integers(0, 2**32, (n, 128), dtype=np.uint64).astype(np.uint32)
+    write_signatures(tmp_path / "whole.parquet", ids, sigs, config)
+    chunks = (sigs[i : i + SIGNATURE_ROW_GROUP] for i in range(0, n, SIGNATURE_ROW_GROUP))
+    write_sorted_signatures(tmp_path / "streamed.parquet", ids, chunks, config)
+    assert (tmp_path / "whole.parquet").read_bytes() == (tmp_path / "streamed.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "whole.parquet").metadata.num_row_groups == 3
+    write_signatures(tmp_path / "empty.parquet", [], sigs[:0], config)
+    assert read_signatures(tmp_path / "empty.parquet", config)[0] == []
+
+
+@pytest.mark.parametrize("scheme", ["affine32", "legacy"])
+def test_spilled_batch_gives_back_bands_rows_ids_and_files(scheme: str, tmp_path) -> None:
+    rng = np.random.default_rng(11)
+    ids = ["b", "é-文書", "a", "c" * 40]
+    dtype = np.uint32 if scheme == "affine32" else np.uint64
+    sigs = rng.integers(0, 2**32, (4, 64), dtype=np.uint64).astype(dtype)
+    exact = rng.integers(0, 256, (4, 32), dtype=np.uint8)
+    bands = rng.integers(0, 2**63, (4, 16), dtype=np.uint64)
+    files = np.array([0, 3, 1, 3], dtype=np.uint16)
+    write_spilled_batch(tmp_path / "x.spill", ids, exact, sigs, bands, files)
+    batch = SpilledBatch(tmp_path / "x.spill")
+    assert (batch.n, batch.num_perm, batch.bands) == (4, 64, 16)
+    assert batch.doc_ids() == ids
+    assert np.array_equal(batch.band(5), bands[:, 5])
+    assert np.array_equal(batch.signature_files(), files)
+    for rows in ([2], [3, 0], [0, 1, 2, 3]):  # few rows (pread each) and many (one read)
+        got_exact, got_sigs = batch.rows(rows)
+        assert got_exact == [exact[r].tobytes() for r in rows]
+        assert np.array_equal(got_sigs, sigs[rows]) and got_sigs.dtype == np.dtype(dtype)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_other_files_are_not_read_as_spilled_batches(tmp_path) -> None:
+    (tmp_path / "x.spill").write_bytes(b"not a batch at all, really")
+    with pytest.raises(SignatureFileError, match="spilled batch"):
+        SpilledBatch(tmp_path / "x.spill")
