@@ -6,7 +6,11 @@ Each line: {"id", "source", "text", "spans": [{"type", "start", "end"}],
 "lookalikes": [{"kind", "start", "end"}]}. Three sources:
 - "template": business-Japanese sentences from many templates, filled with Faker ja_JP values
   (phones repaired: about one in four lacks its leading 0), My Numbers, corporate numbers and
-  card numbers generated with valid check digits, and look-alikes that must survive;
+  card numbers generated with valid check digits, and look-alikes that must survive. Names also
+  come where only the layout says "a name": with their kana reading in brackets, with rare given
+  names (random name kanji) after labels, before honorifics and titles, in attendee lists and on
+  their own line; addresses with Latin letters in town and building names; four-part versions
+  and netmasks as look-alikes;
 - "manpage+template": a template sentence planted inside a real man-page paragraph;
 - "manpage": real paragraphs alone (chosen without @, long digit runs or 〒, so anything found
   in them is a false positive).
@@ -71,7 +75,32 @@ TEMPLATES: tuple[str, ...] = (
     "〒{zip}\n{address}\n{person} 様",
     "{person}君、{time}に会議室へ来てください。",
     "お客様番号{bad12}、型番{part}、{price}",
+    # Names where the layout, not UniDic, says "a name": readings in brackets, rare given
+    # names after labels, before honorifics and titles, in attendee lists, on their own line.
+    "――――――――\n{company} {dept}\n{person_reading}\n〒{zip} {address}\nTEL：{phone}",
+    "お客様：{person_reading}\n連絡先：{phone}",
+    "振込先：{bank} {branch}支店 普通 {account} 口座名義 {kana_reading}",
+    "{company}（以下「甲」という。）と{rare_person}（以下「乙」という。）は、次のとおり契約する。",
+    "記録：{rare_person}\n\n1. 新製品の販売計画について",
+    "{company}\n{dept} {rare_person}様\n\n突然のご連絡失礼いたします。",
+    "出席者：{person}氏、{rare_person}、{person2}さん",
+    "乙　〒{zip} {ascii_address}\n　　{rare_person_spaced}\n　　電話 {mobile}",
+    "ご住所：〒{zip} {ascii_address}",
+    "本件の問い合わせ先：{rare_person}（内線{ext}、携帯{mobile}）",
+    "{rare_person}リーダーから進捗の報告があった。",
+    "フリガナ：{kana_reading}\n氏名：{person}",
+    # Four-part versions and netmasks: dotted quads that are not anybody's address.
+    "バージョン {version4} にアップデートし、ネットマスク {netmask} を設定した。",
+    "{version4} というリビジョンで修正済みです。",
 )
+
+DEPARTMENTS = ("営業部", "経理部", "法務部", "人事部", "総務課", "情報システム部", "物流管理課",
+               "カスタマーサポート部", "マーケティング部", "製造部")
+# Kanji of recent given names, paired at random: names UniDic and the name lists mostly lack.
+NAME_KANJI = "陽葵凛蒼湊颯翠碧紬澪雫凪朔煌琉瑛芽依結柚七夏零心晴律嶺楓暖詩絃燈"
+# Building names with Latin letters, ASCII or full-width (丸の内ＪＰタワー, as Faker has one).
+LATIN_BUILDINGS = ("JPタワー", "ＡＢＣビル", "NTTビル", "Kハイツ", "ＭＭパークビル", "SKYコート",
+                   "丸の内ＪＰタワー")
 
 
 def _digits(rng: random.Random, n: int) -> str:
@@ -130,8 +159,10 @@ def styled_phone(rng: random.Random, number: str) -> str:
     return digits if digits.startswith(("070", "080", "090")) else number
 
 
-def make_slots(fake: Faker, rng: random.Random) -> dict[str, Callable[[], tuple[str, str | None,
-                                                                                str | None]]]:
+Piece = tuple[str, str | None, str | None]  # (text, gold type, look-alike kind)
+
+
+def make_slots(fake: Faker, rng: random.Random) -> dict[str, Callable[[], Piece | list[Piece]]]:
     def pii(kind: str, fn: Callable[[], str]):
         return lambda: (fn(), kind, None)
 
@@ -145,6 +176,55 @@ def make_slots(fake: Faker, rng: random.Random) -> dict[str, Callable[[], tuple[
     def kana_person() -> str:
         return rng.choice([f"{fake.last_kana_name()} {fake.first_kana_name()}",
                            f"{fake.last_kana_name()}{fake.first_kana_name()}"])
+
+    def rare_given() -> str:
+        return "".join(rng.sample(NAME_KANJI, rng.choice((1, 2, 2))))
+
+    def rare_person(spaced: bool | None = None) -> str:
+        spaced = rng.random() < 0.5 if spaced is None else spaced
+        return f"{fake.last_name()}{' ' if spaced else ''}{rare_given()}"
+
+    def reading(last_kana: str, first_kana: str) -> str:
+        kana = rng.choice([f"{last_kana} {first_kana}", f"{last_kana}{first_kana}",
+                           f"{last_kana}　{first_kana}"])
+        if rng.random() < 0.25:  # hiragana readings (ふりがな) too
+            kana = "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in kana)
+        return kana
+
+    def person_reading() -> list[Piece]:
+        last, last_kana, _ = fake.last_name_pair()
+        first, first_kana, _ = fake.first_name_pair()
+        if rng.random() < 0.3:
+            first = rare_given()
+        name = rng.choice([f"{last} {first}", f"{last}{first}"])
+        honorific = rng.choice(["", "", "様", "さん"])
+        opening, closing = rng.choice([("（", "）"), ("(", ")"), (" (", ")")])
+        return [(name, "PERSON", None), (honorific + opening, None, None),
+                (reading(last_kana, first_kana), "PERSON", None), (closing, None, None)]
+
+    def kana_reading() -> str:
+        _, last_kana, _ = fake.last_name_pair()
+        _, first_kana, _ = fake.first_name_pair()
+        return reading(last_kana, first_kana)
+
+    def ascii_address() -> str:
+        block = f"{rng.randint(1, 9)}丁目{rng.randint(1, 30)}番{rng.randint(1, 20)}号"
+        building = f" {rng.choice(LATIN_BUILDINGS)}{rng.randint(101, 1208)}"
+        town = fake.town()
+        if rng.random() < 0.5:
+            town, building = town + rng.choice(LATIN_BUILDINGS), building if rng.random() < 0.5 \
+                else ""
+        return f"{fake.prefecture()}{fake.city()}{town}{block}{building}"
+
+    def version4() -> str:
+        return rng.choice([f"{rng.randint(1, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}."
+                           f"{rng.randint(0, 9)}",
+                           f"{rng.randint(1, 12)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}."
+                           f"{rng.randint(0, 9999)}"])
+
+    def netmask() -> str:
+        return rng.choice(["255.255.255.0", "255.255.0.0", "255.255.255.128", "255.255.255.224",
+                           "255.0.0.0", "255.255.255.255"])
 
     def mobile() -> str:
         return styled_phone(rng, f"0{rng.choice('789')}0-{_digits(rng, 4)}-{_digits(rng, 4)}")
@@ -234,6 +314,15 @@ def make_slots(fake: Faker, rng: random.Random) -> dict[str, Callable[[], tuple[
         "version": look("version", version),
         "isbn": look("isbn", isbn),
         "bad12": look("bad_check_digit_12", lambda: bad_my_number(rng)),
+        "person_reading": person_reading,
+        "kana_reading": pii("PERSON", kana_reading),
+        "rare_person": pii("PERSON", rare_person),
+        "rare_person_spaced": pii("PERSON", lambda: rare_person(spaced=True)),
+        "ascii_address": pii("JP_ADDRESS", ascii_address),
+        "dept": lambda: (rng.choice(DEPARTMENTS), None, None),
+        "ext": look("extension", lambda: str(rng.randint(1000, 8999))),
+        "version4": look("version", version4),
+        "netmask": look("netmask", netmask),
     }
 
 
@@ -243,12 +332,13 @@ def fill(template: str, slots) -> tuple[str, list[dict], list[dict]]:
         text += literal
         if not name:
             continue
-        value, kind, look = slots[name]()
-        if kind:
-            spans.append({"type": kind, "start": len(text), "end": len(text) + len(value)})
-        if look:
-            looks.append({"kind": look, "start": len(text), "end": len(text) + len(value)})
-        text += value
+        drawn = slots[name]()
+        for value, kind, look in drawn if isinstance(drawn, list) else [drawn]:
+            if kind:
+                spans.append({"type": kind, "start": len(text), "end": len(text) + len(value)})
+            if look:
+                looks.append({"kind": look, "start": len(text), "end": len(text) + len(value)})
+            text += value
     return text, spans, looks
 
 

@@ -152,11 +152,43 @@ class TokenNlpEngine(NlpEngine):
         return [LANGUAGE]
 
 
+class _OwnResults(list):
+    """Results presidio may change in place: `deepcopy` hands back the list itself.
+
+    presidio deep-copies the raw results before enhancing them, defensively; they are the
+    current `analyze` call's own fresh objects, and on name-dense text the copy cost as much as
+    the enhancement itself.
+    """
+
+    def __deepcopy__(self, memo: dict) -> _OwnResults:
+        return self
+
+
 class ContextEnhancer(LemmaContextAwareEnhancer):
     """presidio's lemma context enhancement, reading context from `TokenNlpArtifacts`."""
 
     def __init__(self, prefix_count: int = 5, suffix_count: int = 2) -> None:
         super().__init__(context_prefix_count=prefix_count, context_suffix_count=suffix_count)
+
+    def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers,
+                              context=None):  # type: ignore[override]
+        return super().enhance_using_context(
+            text, _OwnResults(raw_results), nlp_artifacts, recognizers, context
+        )
+
+    @staticmethod
+    def _find_supportive_word_in_context(
+        context_list: list[str], recognizer_context_list: list[str],
+        matching_mode: str = "substring",
+    ) -> str:
+        """presidio's substring test, with the context lowercased and joined once instead of
+        once per (keyword, context word) pair."""
+        if matching_mode != "substring" or not context_list or not recognizer_context_list:
+            return LemmaContextAwareEnhancer._find_supportive_word_in_context(
+                context_list, recognizer_context_list, matching_mode
+            )
+        joined = "\x1f".join(context_list).lower()  # no keyword holds \x1f: no match across
+        return next((word for word in recognizer_context_list if word.lower() in joined), "")
 
     def _extract_surrounding_words(
         self, nlp_artifacts: NlpArtifacts, word: str, start: int

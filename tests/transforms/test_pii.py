@@ -208,3 +208,29 @@ def test_tokens_from_the_analysis_stage_work_as_handed_over(placeholder_step) ->
     tokens = analyze.analyze(TEXT, analyze.build_tagger())
     out = placeholder_step(_doc(TEXT, tokens))
     assert out.pii == {**dict.fromkeys(PLANTED, 1), "JP_CORPORATE_NUMBER": 1}
+
+
+LAYOUT_VALUES = ("清水 七夏", "シミズ ナナミ", "近藤 遥", "コンドウ ハルカ", "ヤマザキ ミキ",
+                 "岡田零", "山形県国分寺市丸の内ＪＰタワー29丁目7番18号 氏家新田シティ816")
+LAYOUT_TEXT = (
+    "お客様：近藤 遥様（コンドウ ハルカ）\n"
+    "振込先：みずほ銀行 渋谷支店 普通 1234567 口座名義 ヤマザキ ミキ\n"
+    "記録：岡田零\n"
+    "――――――――\n森通信株式会社 経理部\n清水 七夏（シミズ ナナミ）\n"
+    "〒100-0001 山形県国分寺市丸の内ＪＰタワー29丁目7番18号 氏家新田シティ816\n"
+)
+
+
+def test_names_readings_and_latin_addresses_never_survive_the_step(placeholder_step,
+                                                                   tokenize) -> None:
+    out = placeholder_step(_doc(LAYOUT_TEXT, tokenize(LAYOUT_TEXT)))
+    for value in LAYOUT_VALUES:
+        assert value not in out.text
+    assert out.pii["PERSON"] == 6
+    assert "<PERSON>様（<PERSON>）" in out.text  # the honorific and brackets stay
+
+
+def test_layout_names_are_found_even_without_tokens(placeholder_step) -> None:
+    out = placeholder_step(_doc(LAYOUT_TEXT, None))
+    for value in LAYOUT_VALUES:
+        assert value not in out.text

@@ -6,13 +6,28 @@ context words and overlap resolution are part of what a recognizer means in prac
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.pii import PiiConfig
 from transforms.checkdigits import corporate_number_check_digit
 from transforms.normalize import pii_view
 from transforms.pii import build_engine, find_pii
 from transforms.pii_nlp import MecabTokenizer
+from transforms.recognizers.name_context import (
+    KNOWN,
+    LONE,
+    PLAUSIBLE,
+    labels_before_colons,
+    merge_spans,
+    parse_name,
+    reading_spans,
+    spaced_labels,
+)
+from transforms.recognizers.person_words import NameLists
 from transforms.recognizers.phone import is_plausible_jp_phone
 
 
@@ -76,7 +91,38 @@ POSITIVES = [
     ("カード番号 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     (f"カード {VISA} で決済", "CREDIT_CARD", VISA),
     ("Amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005"),
+    ("〒100-0001 山形県国分寺市丸の内JPタワー29丁目7番18号 氏家新田シティ816", "JP_ADDRESS",
+     "山形県国分寺市丸の内JPタワー29丁目7番18号 氏家新田シティ816"),
+    ("ご住所：大阪府中央区神明内5丁目24番13号 ＡＢＣビル564", "JP_ADDRESS",
+     "大阪府中央区神明内5丁目24番13号 ＡＢＣビル564"),
+    ("IPアドレスが 1.2.3.4 のホスト", "IP_ADDRESS", "1.2.3.4"),
 ]
+
+# Names where the layout says "a name": readings, rare given names, labels, lists, own lines.
+NAMES_IN_PLACE = [
+    ("お客様：近藤 遥様（コンドウ ハルカ）\n連絡先：", ["近藤 遥", "コンドウ ハルカ"]),
+    ("森通信 経理部\n清水 七夏（シミズ ナナミ）\n〒100-0001", ["清水 七夏", "シミズ ナナミ"]),
+    ("山田太郎（やまだ たろう）様", ["山田太郎", "やまだ たろう"]),
+    ("佐藤 花子(サトウハナコ)さん", ["佐藤 花子", "サトウハナコ"]),
+    ("法務部 山崎 七夏様\n\n突然のご連絡失礼いたします。", ["山崎 七夏"]),
+    ("マーケティング部 森零様", ["森零"]),
+    ("記録：岡田零\n\n1. 議題", ["岡田零"]),
+    ("本件の問い合わせ先：森 暖葵（内線4472）", ["森 暖葵"]),
+    ("普通 1234567 口座名義 ヤマザキ ミキ\n", ["ヤマザキ ミキ"]),
+    ("フリガナ：ふじたともや\n氏名：山本", ["ふじたともや", "山本"]),
+    ("甲（以下「甲」という。）と森 七夏（以下「乙」という。）は、", ["森 七夏"]),
+    ("出席者：山田 太郎氏、林 零さん、中川 琉湊\n", ["山田 太郎", "林 零", "中川 琉湊"]),
+    ("乙　〒100-0001 東京都千代田区\n　　森 七夏\n　　電話 090-1234-5678", ["森 七夏"]),
+    ("林 七夏リーダーから報告があった。", ["林 七夏"]),
+    ("株式会社鈴木通信の林 零です。", ["林 零"]),
+    ("翻訳\n山田 太郎 <taro@example.jp>", ["山田 太郎"]),
+    ("田中部長（マーケティング）に確認", ["田中"]),  # after a title: a department, not a reading
+]
+
+
+@pytest.mark.parametrize(("text", "names"), NAMES_IN_PLACE)
+def test_name_found_from_its_place_in_the_layout(detect, text: str, names: list[str]) -> None:
+    assert [v for e, v in detect(text) if e == "PERSON"] == names
 
 
 @pytest.mark.parametrize(("text", "entity", "value"), POSITIVES)
@@ -102,6 +148,26 @@ LOOKALIKES = [
     "v1.2.3.4 をリリース",
     "ORD-0312345678 の件",
     "カード番号 4111-1111-1111-1112",  # Luhn fails
+    # Dotted quads that name no host: versions, netmasks, networks, loopback.
+    "バージョン 2.4.8.1 にアップデート",
+    "3.6.2.0 というリビジョンで修正済み",
+    "version 10.0.19041.1",
+    "usr26(2) 2.4.8.1 ARM OABI のみ",
+    "netmask 255.255.255.0 と 255.255.255.255",
+    "10.0.0.0/8 を許可",
+    "ホスト 127.0.0.1 と ::1",
+    "getopt -o 'a:b::c'",
+    "Uid: 1000 1000 1000",  # a repeated field with a passing check digit
+    # Words UniDic tags as names in technical text (found in the man-page corpus).
+    "文字表示色：黄 (または茶)",
+    "テキストとしての表現はたく さんあるからです。",
+    "このようなタイミングの調 整をすると",
+    "大文字と小文字 (lowercase) を区別しない",
+    "\"m\" は真中の行",
+    "正式な結辞の後に著者(達)の名前を印字します。",
+    "早川書房、アレグザンダー・ケント",
+    "東京（とうきょう）に行く",
+    "お客様：三浦商事株式会社",
 ]
 
 
@@ -124,6 +190,11 @@ def test_invalid_corporate_check_digit_is_not_counted(detect) -> None:
     assert detect(f"法人番号 {wrong}") == []
 
 
+def test_reading_span_stops_at_the_bracket_and_the_honorific_stays_out(detect) -> None:
+    text = "お客様：三浦和也様（ミウラ カズヤ）"
+    assert detect(text) == [("PERSON", "三浦和也"), ("PERSON", "ミウラ カズヤ")]
+
+
 @pytest.mark.parametrize(
     ("value", "plausible"),
     [("090-1234-5678", True), ("03-1234-5678", True), ("0120-123-456", True),
@@ -132,3 +203,75 @@ def test_invalid_corporate_check_digit_is_not_counted(detect) -> None:
 )
 def test_phone_plausibility(value: str, plausible: bool) -> None:
     assert is_plausible_jp_phone(value) is plausible
+
+
+# --- name_context: the character-level name rules as plain functions ------------------------
+
+LISTS = NameLists(
+    surnames=frozenset({"山田", "中村", "清水", "ヤマダ"}),
+    given_names=frozenset({"太郎", "タロウ", "七夏"}),
+    short_surnames=frozenset({"林", "中"}),
+    surname_readings={"清水": "シミズ"},
+)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "surname_chars", "quality"),
+    [("山田太郎", 2, KNOWN), ("山田 煌楓", 2, PLAUSIBLE), ("中村", 2, LONE), ("林 七夏", 1, KNOWN),
+     ("ヤマダ タロウ", 3, KNOWN), ("ヤマダ たろう", 3, KNOWN)],
+)
+def test_parse_name_reads_surname_and_given_name(candidate, surname_chars, quality) -> None:
+    guess = parse_name(candidate, LISTS)
+    assert guess is not None
+    assert (guess.surname_chars, guess.quality) == (surname_chars, quality)
+
+
+@pytest.mark.parametrize("candidate", ["山田商事", "山田営業部", "山田太郎様", "佐藤花子",
+                                       "山田より", "", " 山田", "山田 太郎 花子"])
+def test_parse_name_refuses_what_is_not_a_name(candidate) -> None:
+    assert parse_name(candidate, LISTS) is None
+
+
+def test_labels_are_found_from_the_colon_with_their_value_start() -> None:
+    text = "担当者: 山田\nURL: x\n口座名義 ヤマダ タロウ"  # the PII view: "：" is ":" there
+    found = [*labels_before_colons(text, ("担当者", "担当")), *spaced_labels(text)]
+    assert [(label, text[at:at + 2]) for label, at in found] == [("担当者", "山田"),
+                                                                  ("口座名義", "ヤマ")]
+
+
+def test_unlisted_name_is_vouched_for_by_a_two_word_reading() -> None:
+    text = "経理部\n清水 煌(シミズ キラ)\n"
+    assert reading_spans(text, [], LISTS) == [(4, 8, 0.85), (9, 15, 0.85)]
+
+
+def test_one_word_reading_must_start_with_the_surnames_reading() -> None:
+    assert reading_spans("清水 煌(シミズキラ)", [], LISTS) != []
+    assert reading_spans("清水 煌(キラ)", [], LISTS) == []
+
+
+span_lists = st.lists(
+    st.tuples(st.integers(0, 50), st.integers(1, 10), st.floats(0, 1)).map(
+        lambda t: (t[0], t[0] + t[1], t[2])),
+    max_size=12,
+)
+
+
+@given(spans=span_lists)
+def test_merged_spans_do_not_overlap_and_cover_the_same_characters(spans) -> None:
+    merged = merge_spans(spans)
+    assert all(a[1] <= b[0] for a, b in pairwise(merged))
+    covered = {i for s, e, _ in spans for i in range(s, e)}
+    assert covered == {i for s, e, _ in merged for i in range(s, e)}
+    assert max((s[2] for s in spans), default=None) == max((m[2] for m in merged), default=None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(surname=st.sampled_from(["佐藤", "鈴木", "高橋", "渡辺", "中川", "清水"]),
+       given_name=st.text(alphabet="陽葵凛蒼湊颯翠碧紬澪雫凪朔煌琉瑛芽", min_size=1, max_size=2),
+       space=st.sampled_from(["", " ", "\u3000"]),
+       layout=st.sampled_from(["記録：{}\n", "担当者：{}（内線1234）", "営業部 {}様", "{}さん、",
+                               "出席者：山田氏、{}、鈴木さん", "と{}（以下「乙」という。）"]))
+def test_a_rare_given_name_after_a_known_surname_is_scrubbed_whole(detect, surname, given_name,
+                                                                  space, layout) -> None:
+    name = f"{surname}{space}{given_name}"
+    assert name in [v for e, v in detect(layout.format(name)) if e == "PERSON"]

@@ -11,7 +11,9 @@ from transforms.recognizers.prefectures import PREFECTURE_RE
 
 _KANJI_NUM = "一二三四五六七八九十"
 _MUNICIPALITY = rf"(?:[{JA_CHARS}]{{1,8}}?[市区町村郡]){{1,3}}"
-_TOWN = rf"[{JA_CHARS}]{{0,20}}?"
+# Town names may hold Latin letters and a middle dot (丸の内JPタワー, ＡＢＣ通り: full-width
+# letters are ASCII on the PII view).
+_TOWN = rf"[{JA_CHARS}A-Za-z・]{{0,20}}?"
 _KANJI = r"\u3400-\u4dbf\u4e00-\u9fff々ヶ"
 _KANJI_MUNICIPALITY = rf"(?:[{_KANJI}]{{1,6}}?[市区町村郡]){{1,3}}"
 _KANJI_TOWN = rf"[{_KANJI}]{{0,8}}?"
@@ -28,8 +30,8 @@ _BUILDING_WORDS = (
 # A building is a name ending in a room/floor number, or a name ending in a building word.
 _ROOM = r"[A-Z]?\d{1,4}(?:階|号室|号|F)?"
 _BUILDING = (
-    rf"(?: ?[{JA_CHARS}A-Za-z]{{1,20}}?{_ROOM}"
-    rf"| ?[{JA_CHARS}A-Za-z]{{0,15}}?(?:{_BUILDING_WORDS})(?: ?{_ROOM})?)?"
+    rf"(?: ?[{JA_CHARS}A-Za-z・&]{{1,20}}?{_ROOM}"
+    rf"| ?[{JA_CHARS}A-Za-z・&]{{0,15}}?(?:{_BUILDING_WORDS})(?: ?{_ROOM})?)?"
 )
 
 

@@ -21,4 +21,6 @@ class JaMyNumberRecognizer(JaPatternRecognizer):
         digits = digits_of(pattern_text)
         if len(set(digits)) == 1 or not is_valid_my_number(digits):
             return False
+        if digits[:4] == digits[4:8] == digits[8:]:
+            return False  # "1000 1000 1000": a repeated field (uid, gid), not an identifier
         return None

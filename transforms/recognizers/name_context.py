@@ -1,0 +1,434 @@
+"""PERSON evidence from where a name stands, read on characters rather than tokens.
+
+UniDic's tags for a name depend on its neighbours: 清水 is a surname on one line and a place on
+the next, 七夏 splits into a prefix and a noun, 林 零さん parses as a verb. So the token rules miss
+names exactly where the layout says "a name goes here". These rules look at those places
+directly, and take a candidate only when it starts with a known surname (or is a two-word kana
+name after a name label):
+- before an honorific or job title (法務部 山崎 七夏様, 林 零さん, 田中部長);
+- after a form label (記録：岡田零, 口座名義 ヤマダ タロウ, お客様：…), or in a list of
+  attendees (出席者：山田氏、佐藤 七夏、…);
+- before a bracketed kana reading (清水 七夏（シミズ ナナミ）), a party definition
+  (…と森 七夏（以下「乙」という。）) or a mailbox (山田 太郎 <taro@example.jp>);
+- alone on a line, surname and given name apart (a signature, a contract's signing block);
+- introducing oneself (〜の林 零です, 山田と申します).
+And a bracketed kana reading right after any name found is a PERSON too (`reading_spans`).
+
+Everything runs on the PII view (full-width brackets, colons and spaces are ASCII there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from transforms.recognizers.person_words import (
+    COMPANY_FORMS,
+    HONORIFICS,
+    LIST_LABELS,
+    NAME_LABELS,
+    NOT_NAME_ENDINGS,
+    ORGANISATION_WORDS,
+    READING_LABELS,
+    SPACED_NAME_LABELS,
+    TITLES,
+    NameLists,
+)
+
+Span = tuple[int, int, float]
+
+KNOWN, PLAUSIBLE, LONE = 3, 2, 1  # the given name is listed / looks like one / is absent
+_MAX_NAME_CHARS = 12  # surname, one space and given name
+_MAX_SURNAME_CHARS = 6  # katakana surnames run long (ワタナベ, ヤマザキ)
+# Characters after which a name may start although they are kanji: departments (法務部山田様).
+_DEPARTMENT_ENDINGS = frozenset("部課室係班局社店所")
+_TITLES_AFTER = TITLES - {"代表", "担当", "監督", "選手"}
+# An honorific or title that is really the start of another word: 様子, 氏名, 君主, 殿下.
+_NOT_HONORIFIC_AFTER = "々子式態名族主臨下堂"
+_HONORIFIC_AT = re.compile(
+    "(?:" + "|".join(sorted({*HONORIFICS, *_TITLES_AFTER}, key=len, reverse=True)) + ")"
+    + f"(?![{_NOT_HONORIFIC_AFTER}])"
+)
+_HONORIFIC_AT_END = re.compile(
+    "(?:" + "|".join(sorted({*HONORIFICS, *_TITLES_AFTER}, key=len, reverse=True)) + ")$"
+)
+# Between a name and its reading only an honorific: 田中部長（マーケティング） is a department.
+_HONORIFIC_ONLY_AT_END = re.compile(
+    "(?:" + "|".join(sorted(HONORIFICS, key=len, reverse=True)) + ")$"
+)
+# Labels are found from the colon back, not with one big alternation: Python's `re` tries every
+# branch at every kanji a label may start with, which cost more than the rest of the stage.
+_COLON = re.compile(":")
+_NAME_LABELS = tuple(sorted(set(NAME_LABELS), key=len, reverse=True))
+_LIST_LABELS = tuple(sorted(LIST_LABELS, key=len, reverse=True))
+_LONGEST_LABEL = max(map(len, (*_NAME_LABELS, *_LIST_LABELS)))
+_LIST_SEPARATOR = re.compile("[、,/]")
+_KANA_WORD = r"[\u30a1-\u30fa\u30fc]{1,10}|[\u3041-\u3096\u30fc]{1,10}"
+_KANA_PAIR = re.compile(r"(?:[\u30a1-\u30fa\u30fc]{2,10} [\u30a1-\u30fa\u30fc]{1,10}"
+                        r"|[\u3041-\u3096\u30fc]{2,10} [\u3041-\u3096\u30fc]{1,10})")
+# A bracketed reading: one kana word, or two with a space or a middle dot between.
+_READING = re.compile(
+    rf"\( ?(?P<reading>(?:{_KANA_WORD})(?:[ ・](?:{_KANA_WORD}))?) ?\)"
+)
+# After a reading label, one kana word is a name too (フリガナ：ヤマダタロウ).
+_KANA_RUN = re.compile(r"[\u30a1-\u30fa\u30fc]{2,16}(?: [\u30a1-\u30fa\u30fc]{1,10})?"
+                       r"|[\u3041-\u3096\u30fc]{2,16}(?: [\u3041-\u3096\u30fc]{1,10})?")
+# A self-introduction: 〜の林 零です, 〜の山田と申します.
+_INTRODUCTION = re.compile(r"と申します|です|でございます")
+_PARTY = re.compile(r"\(以下 ?[「『\"]")
+# A name credited with its mail address: 山田 太郎 <taro@example.jp>.
+_MAILBOX_AFTER = re.compile(r" ?[<(][A-Za-z0-9._%+-]+@")
+_LINE = re.compile(r"^[ \t]*(?P<name>\S{1,8} \S{1,8})[ \t]*$", re.MULTILINE)
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch in "々〆ヶ"
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30fa" or ch == "ー"
+
+
+def _is_hiragana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u3096"
+
+
+def _is_name_char(ch: str) -> bool:
+    return _is_kanji(ch) or _is_katakana(ch) or _is_hiragana(ch)
+
+
+@dataclass(frozen=True)
+class NameGuess:
+    """How a candidate string reads as a name: where its surname ends and how good it is."""
+
+    surname_chars: int
+    quality: int  # KNOWN, PLAUSIBLE or LONE
+    spaced: bool
+
+    @property
+    def short_surname(self) -> bool:
+        return self.surname_chars == 1
+
+    @property
+    def strength(self) -> int:
+        """KNOWN > lone two-character surname > PLAUSIBLE, one-kanji surnames lowest: 中村 alone
+        beats 中 + 村, and 山崎七夏 beats 山崎 + 七."""
+        if self.short_surname:
+            return {KNOWN: 5, PLAUSIBLE: 2, LONE: 1}[self.quality]
+        return {KNOWN: 6, LONE: 4, PLAUSIBLE: 3}[self.quality]
+
+    def rank(self, length: int) -> tuple[bool, int]:
+        """Between candidate spans: a credible one, then the longest (中川 琉湊 over 中川)."""
+        return (self.strength >= 3 or self.spaced, length)
+
+
+def _given_quality(given: str, surname: str, spaced: bool, lists: NameLists) -> int | None:
+    if not given:
+        return LONE
+    if len(given) > 8 or given in ORGANISATION_WORDS or given in TITLES or given in HONORIFICS:
+        return None
+    if given[-1] in NOT_NAME_ENDINGS or _HONORIFIC_AT_END.search(given):
+        return None  # 営業部, 和也様: a department, or a name with its honorific
+    if any(_is_hiragana(ch) for ch in given) and not spaced:
+        return None  # 山田より, 佐藤から: a particle, not a hiragana given name
+    if lists.is_given_name(given):
+        return KNOWN
+    if _is_kanji(surname[0]) and len(given) <= 3 and all(map(_is_kanji, given)):
+        return PLAUSIBLE
+    if _is_katakana(surname[0]) and 2 <= len(given) <= 6 and all(map(_is_katakana, given)):
+        return PLAUSIBLE
+    return None
+
+
+def _surname_ok(surname: str, lists: NameLists) -> bool:
+    if not lists.is_surname(surname):
+        return False
+    return all(map(_is_kanji, surname)) or all(map(_is_katakana, surname))
+
+
+def parse_name(candidate: str, lists: NameLists) -> NameGuess | None:
+    """Read `candidate` as surname + optional space + given name; None if it is not a name."""
+    if not candidate or candidate[0] == " " or candidate[-1] == " ":
+        return None
+    if " " in candidate:
+        surname, _, given = candidate.partition(" ")
+        if " " in given or not _surname_ok(surname, lists):
+            return None
+        quality = _given_quality(given, surname, True, lists)
+        return None if quality is None else NameGuess(len(surname), quality, True)
+    best: NameGuess | None = None
+    for cut in range(min(_MAX_SURNAME_CHARS, len(candidate)), 0, -1):
+        surname = candidate[:cut]
+        if not _surname_ok(surname, lists):
+            continue
+        quality = _given_quality(candidate[cut:], surname, False, lists)
+        if quality is None:
+            continue
+        guess = NameGuess(cut, quality, False)
+        if best is None or guess.strength > best.strength:
+            best = guess
+    return best
+
+
+def _starts_name(text: str, p: int) -> bool:
+    """Whether a name may start at p: after a non-name character, a particle or a department."""
+    if p == 0:
+        return True
+    before = text[p - 1]
+    if not _is_name_char(before) or before in _DEPARTMENT_ENDINGS:
+        return True
+    return _is_hiragana(before) and not _is_hiragana(text[p])
+
+
+def _ends_name(text: str, e: int) -> bool:
+    """Whether a name may end at e: before a non-name character, a particle or an honorific."""
+    if e == len(text):
+        return True
+    after = text[e]
+    if not _is_name_char(after):
+        return True
+    if _is_hiragana(after) and not _is_hiragana(text[e - 1]):
+        return True
+    return _HONORIFIC_AT.match(text, e) is not None
+
+
+def _after_company_form(text: str, p: int) -> bool:
+    return text[max(0, p - 6) : p].rstrip().endswith(COMPANY_FORMS)
+
+
+def name_before(text: str, h: int, lists: NameLists) -> tuple[int, int, NameGuess] | None:
+    """The best name ending at h (or at h - 1 before a space): (start, end, guess)."""
+    end = h - 1 if h > 0 and text[h - 1] == " " else h
+    start, spaces = end, 0
+    while start > 0 and end - start < _MAX_NAME_CHARS:
+        ch = text[start - 1]
+        if _is_name_char(ch):
+            start -= 1
+        elif ch == " " and not spaces and start < end and start > 1 and \
+                _is_name_char(text[start - 2]):
+            spaces, start = 1, start - 1
+        else:
+            break
+    best: tuple[int, int, NameGuess] | None = None
+    for p in range(start, end):
+        if text[p] == " " or not _starts_name(text, p) or _after_company_form(text, p):
+            continue
+        guess = parse_name(text[p:end], lists)
+        if guess is not None and (best is None or
+                                  guess.rank(end - p) > best[2].rank(best[1] - best[0])):
+            best = (p, end, guess)
+    return best
+
+
+def name_after(text: str, q: int, lists: NameLists) -> tuple[int, int, NameGuess] | None:
+    """The best name starting at q: (start, end, guess)."""
+    stop, spaces = q, 0
+    while stop < len(text) and stop - q < _MAX_NAME_CHARS:
+        ch = text[stop]
+        if _is_name_char(ch):
+            stop += 1
+        elif ch == " " and not spaces and stop > q and stop + 1 < len(text) and \
+                _is_name_char(text[stop + 1]):
+            spaces, stop = 1, stop + 1
+        else:
+            break
+    best: tuple[int, int, NameGuess] | None = None
+    for e in range(q + 1, stop + 1):
+        if text[e - 1] == " " or not _ends_name(text, e):
+            continue
+        guess = parse_name(text[q:e], lists)
+        if guess is not None and (best is None or
+                                  guess.rank(e - q) > best[2].rank(best[1] - best[0])):
+            best = (q, e, guess)
+    return best
+
+
+def _honorific_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _HONORIFIC_AT.finditer(text):
+        found = name_before(text, match.start(), lists)
+        if found is None:
+            continue
+        start, end, guess = found
+        if guess.quality == KNOWN or (guess.quality == LONE and not guess.short_surname):
+            yield start, end, 0.85
+        elif guess.quality == PLAUSIBLE:
+            yield start, end, 0.6 if guess.short_surname else 0.75
+        elif match.group() in ("様", "さん", "氏") and (start == 0 or
+                                                       not _is_name_char(text[start - 1])):
+            yield start, end, 0.6  # 林様: a one-kanji surname, standing alone
+
+
+def _label_score(guess: NameGuess) -> float | None:
+    if guess.quality == KNOWN:
+        return 0.85
+    if guess.short_surname and not guess.spaced:
+        return None  # 中, 前, 新, 南口: too often a word after a label
+    return 0.75
+
+
+def labels_before_colons(text: str, labels: tuple[str, ...]) -> Iterator[tuple[str, int]]:
+    """(label, where its value starts) for each "label :" in `text`; `labels` longest first."""
+    for match in _COLON.finditer(text):
+        colon = match.start()
+        head = text[max(0, colon - _LONGEST_LABEL - 1) : colon].rstrip(" ")
+        if head.endswith(labels):
+            label = next(label for label in labels if head.endswith(label))
+            value = match.end()
+            while value < len(text) and text[value] == " ":
+                value += 1
+            yield label, value
+
+
+def spaced_labels(text: str) -> Iterator[tuple[str, int]]:
+    """(label, where its value starts) for each spaced label (口座名義 ヤマダ タロウ)."""
+    seen: set[int] = set()
+    for label in SPACED_NAME_LABELS:
+        at = text.find(label + " ")
+        while at >= 0:
+            value = at + len(label)
+            while value < len(text) and text[value] == " ":
+                value += 1
+            if value not in seen:
+                seen.add(value)
+                yield label, value
+            at = text.find(label + " ", at + 1)
+
+
+def has_label(text: str) -> bool:
+    """Whether `text` holds any name label, list label, spaced label or party definition."""
+    return (
+        next(labels_before_colons(text, (*_NAME_LABELS, *_LIST_LABELS)), None) is not None
+        or next(spaced_labels(text), None) is not None
+        or _PARTY.search(text) is not None
+    )
+
+
+def _labelled_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for label, q in (*labels_before_colons(text, _NAME_LABELS), *spaced_labels(text)):
+        found = name_after(text, q, lists)
+        if found is not None:
+            score = _label_score(found[2])
+            if score is not None:
+                yield found[0], found[1], score
+                continue
+        kana_rx = _KANA_RUN if label in READING_LABELS else _KANA_PAIR
+        kana = kana_rx.match(text, q)
+        if kana is not None and _ends_name(text, kana.end()):
+            yield q, kana.end(), 0.75
+
+
+def _listed_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for _, value in labels_before_colons(text, _LIST_LABELS):
+        line_end = text.find("\n", value)
+        line_end = len(text) if line_end < 0 else line_end
+        item_start = value
+        for sep in [*_LIST_SEPARATOR.finditer(text, item_start, line_end), None]:
+            item_end = line_end if sep is None else sep.start()
+            item = text[item_start:item_end]
+            core = _HONORIFIC_AT_END.sub("", item.rstrip()).rstrip()
+            lead = len(item) - len(item.lstrip())
+            core = core[lead:]
+            start = item_start + lead
+            guess = parse_name(core, lists) if core else None
+            if guess is not None and (score := _label_score(guess)) is not None:
+                yield start, start + len(core), score
+            elif core and _KANA_PAIR.fullmatch(core):
+                yield start, start + len(core), 0.75
+            if sep is not None:
+                item_start = sep.end()
+
+
+def _party_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _PARTY.finditer(text):
+        found = name_before(text, match.start(), lists)
+        if found is not None and found[2].quality != LONE:
+            yield found[0], found[1], 0.85
+
+
+def _introduced_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _INTRODUCTION.finditer(text):
+        found = name_before(text, match.start(), lists)
+        if found is None:
+            continue
+        start, end, guess = found
+        if match.group() != "と申します" and not (start > 0 and text[start - 1] == "の"):
+            continue  # "です" after any noun: only "〜の<name>です" introduces somebody
+        if guess.short_surname and not guess.spaced:
+            continue
+        if guess.quality == KNOWN or guess.strength >= 3:
+            yield start, end, 0.75
+
+
+def _credited_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _MAILBOX_AFTER.finditer(text):
+        found = name_before(text, match.start(), lists)
+        if found is not None and (score := _label_score(found[2])) is not None:
+            yield found[0], found[1], score
+
+
+def _line_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _LINE.finditer(text):
+        guess = parse_name(match.group("name"), lists)
+        if guess is None or guess.quality == LONE:
+            continue
+        if guess.quality == KNOWN:
+            yield match.start("name"), match.end("name"), 0.75
+        elif not guess.short_surname:
+            yield match.start("name"), match.end("name"), 0.6
+
+
+def context_name_spans(text: str, lists: NameLists) -> list[Span]:
+    """Names found from their position: honorific, label, list, party definition, own line."""
+    spans: list[Span] = []
+    for rule in (_honorific_names, _labelled_names, _listed_names, _party_names,
+                 _introduced_names, _credited_names, _line_names):
+        spans.extend(rule(text, lists))
+    return spans
+
+
+def _reading_fits(reading: str, guess: NameGuess, name: str, lists: NameLists) -> bool:
+    """A reading confirms an unlisted name when it has two words (surname and given name) or
+    starts with the surname's usual reading."""
+    if " " in reading or "・" in reading:
+        return True
+    usual = lists.surname_readings.get(name[: guess.surname_chars].strip())
+    return bool(usual) and reading.startswith(usual)
+
+
+def reading_spans(text: str, spans: Iterable[Span], lists: NameLists) -> list[Span]:
+    """Bracketed kana readings right after a name (山田様（ヤマダ タロウ）), and the kanji names a
+    two-word reading vouches for (清水 七夏（シミズ ナナミ））."""
+    ends = {end: score for _, end, score in spans}
+    found: list[Span] = []
+    for match in _READING.finditer(text):
+        h = match.start()
+        h = h - 1 if h > 0 and text[h - 1] == " " else h
+        honorific = _HONORIFIC_ONLY_AT_END.search(text, max(0, h - 2), h)
+        before = honorific.start() if honorific else h
+        reading_start, reading_end = match.span("reading")
+        if reading_end - reading_start < 2:
+            continue  # (ア), (イ): list markers, not readings
+        score = ends.get(h) or ends.get(before)
+        if score:
+            found.append((reading_start, reading_end, score))
+            continue
+        named = name_before(text, before, lists)
+        if named is None or named[2].quality == LONE:
+            continue
+        start, end, guess = named
+        if _reading_fits(match.group("reading"), guess, text[start:end], lists):
+            found.extend(((start, end, 0.85), (reading_start, reading_end, 0.85)))
+    return found
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping spans become one, with the higher score."""
+    merged: list[Span] = []
+    for start, end, score in sorted(spans):
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), max(last[2], score))
+        else:
+            merged.append((start, end, score))
+    return merged

@@ -1,0 +1,100 @@
+"""The words around Japanese names, and the name lists, shared by the PERSON rules.
+
+`JaPersonRecognizer` (tokens) and `name_context` (characters) both read these: honorifics and
+titles after a name, labels before one, the words that make a surname a company, and the
+surname / given-name lists of `japanese_personal_name_dataset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+HONORIFICS = frozenset({"様", "さま", "さん", "氏", "殿", "君", "くん", "ちゃん", "先生"})
+TITLES = frozenset({
+    "部長", "課長", "社長", "係長", "主任", "専務", "常務", "会長", "所長", "支店長", "店長",
+    "室長", "次長", "教授", "准教授", "博士", "弁護士", "医師", "税理士", "会計士", "理事長",
+    "副社長", "監督", "選手", "議員", "代表", "担当", "本部長", "局長", "工場長", "センター長",
+    "部長代理", "課長代理", "主査", "参事", "顧問", "相談役", "リーダー", "マネージャー",
+    "マネジャー", "チーフ",
+})  # fmt: skip
+# Labels and titles written just before a name (代表取締役 山田太郎, 担当：佐藤).
+TITLES_BEFORE = (
+    "代表取締役", "取締役", "代表者", "担当者", "担当", "氏名", "名前", "宛名", "申請者", "契約者",
+    "差出人", "作成者", "社長", "部長", "課長", "署名", "送信者",
+)  # fmt: skip
+# Form-field labels a name follows after a colon (記録：岡田零, お客様：山田様).
+NAME_LABELS = (
+    *TITLES_BEFORE, "口座名義人", "口座名義", "名義人", "名義", "フリガナ", "ふりがな", "お名前",
+    "記録者", "記録", "書記", "司会", "議長", "記入者", "受取人", "届出人", "申込者", "依頼者",
+    "報告者", "承認者", "確認者", "責任者", "受付者", "対応者", "お客様", "顧客名", "連絡者",
+    "来訪者", "面談者", "保証人", "患者名", "受講者", "講師", "問い合わせ先", "お問い合わせ先",
+    "問合せ先", "連絡先", "宛先", "担当窓口", "カナ氏名", "氏名カナ", "氏名(カナ)",
+)  # fmt: skip
+# Labels that may stand before a name with only a space (振込先 … 口座名義 ヤマダ タロウ).
+SPACED_NAME_LABELS = ("口座名義人", "口座名義", "名義人", "代表取締役", "取締役", "担当者")
+# Labels after which one kana word is a name's reading (フリガナ：ヤマダタロウ).
+READING_LABELS = ("フリガナ", "ふりがな", "口座名義", "名義", "カナ氏名", "氏名カナ", "氏名(カナ)")
+# Labels that introduce a list of names (出席者：山田氏、佐藤、鈴木さん).
+LIST_LABELS = ("出席者", "参加者", "欠席者", "同席者", "出席", "参加", "欠席", "メンバー")
+# Words that turn a preceding surname into a company, shop or place name.
+ORGANISATION_WORDS = frozenset({
+    "株式会社", "有限会社", "合同会社", "商事", "工業", "産業", "通信", "情報", "水産", "建設",
+    "電機", "電気", "銀行", "証券", "保険", "不動産", "製作所", "化学", "食品", "運輸", "物産",
+    "興業", "印刷", "鉄道", "商店", "書店", "病院", "医院", "事務所", "農園", "薬品", "ガス",
+    "電力", "精機", "製薬", "開発", "技研", "ホールディングス", "グループ", "財団", "大学",
+    "学園", "高校", "鉱業", "農林", "林業", "漁業", "牧場", "工房", "製作", "駅", "町", "村", "市",
+    "区", "県", "線", "通り", "橋", "川", "家", "屋", "書房", "出版", "新聞", "放送", "文庫",
+    "組", "会", "社", "店", "園", "堂", "館", "寺", "神社", "酒造", "製菓", "商会", "企画",
+    "システム", "ソリューションズ", "テクノロジー", "サービス", "工務店", "運送", "倉庫",
+})  # fmt: skip
+# A given name never ends in these: they end departments, companies and places (営業部, 本店).
+NOT_NAME_ENDINGS = frozenset("部課室係班局社店所館院校庁省署会組屋堂園県市区町村府駅線")
+COMPANY_FORMS = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "（株）", "㈱",
+                 "(有)", "（有）")
+
+
+def katakana(kana: str) -> str:
+    """Hiragana to katakana, other characters unchanged."""
+    return "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in kana)
+
+
+@dataclass(frozen=True)
+class NameLists:
+    """Surnames (two characters or more, kanji and katakana), given names (kanji and katakana),
+    one-kanji surnames, and each kanji surname's usual reading in katakana."""
+
+    surnames: frozenset[str] = frozenset()
+    given_names: frozenset[str] = frozenset()
+    short_surnames: frozenset[str] = frozenset()
+    surname_readings: Mapping[str, str] = field(default_factory=dict)
+
+    def is_surname(self, value: str) -> bool:
+        return value in self.surnames or (len(value) == 1 and value in self.short_surnames)
+
+    def is_given_name(self, value: str) -> bool:
+        return value in self.given_names or katakana(value) in self.given_names
+
+
+def load_name_lists() -> NameLists:
+    """The lists of `japanese_personal_name_dataset` (MIT; 1,999 surnames, ~9.5k given names)."""
+    from japanese_personal_name_dataset import load_dataset
+
+    men, women, last_names = load_dataset(include_last_names=True)
+    # One-character surnames (林, 森, 東) are ordinary words far more often than names.
+    surnames = {name for name in last_names if len(name) >= 2}
+    surnames |= {katakana(entry["reading"]) for entry in last_names.values()
+                 if len(entry.get("reading", "")) >= 3}
+    given: set[str] = set()
+    for names in (men, women):
+        for reading, entry in names.items():
+            if len(reading) >= 2:
+                given.add(katakana(reading))
+            given.update(entry.get("kanji", ()))
+    return NameLists(
+        surnames=frozenset(surnames),
+        given_names=frozenset(given),
+        short_surnames=frozenset(name for name in last_names if len(name) == 1),
+        surname_readings={name: katakana(entry["reading"]) for name, entry in last_names.items()
+                          if entry.get("reading")},
+    )
