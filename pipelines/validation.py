@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +79,3 @@ def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
     summary = summary.model_copy(update={"shards": shards, "validation": checks})
     return ValidatedRun(summary, validations, time.perf_counter() - started, setup_seconds)
 
-
-def failed(validations: dict[str, ShardValidation]) -> Sequence[str]:
-    return sorted(path for path, v in validations.items() if not v.passed)

@@ -28,7 +28,6 @@ from schemas.records import (
     Document,
     RawRecord,
     Reject,
-    RejectedRecord,
     SourceFile,
     doc_id_for,
     rejected,
@@ -347,6 +346,3 @@ def _records(source: SourceFile, data: bytes, verdict: FileVerdict) -> Iterator[
         else:
             yield _document(rec, outcome)
 
-
-def is_rejected(item: object) -> bool:
-    return isinstance(item, RejectedRecord)
