@@ -135,6 +135,8 @@ def residency_statement(
             attestation_digest=attested.get(bare_sha256(item.sha256)) if item.sha256 else None,
         )
         for item in summary.inputs
+        # A shard names the inputs its documents came from, when the run says which they are.
+        if shard.sources is None or item.sha256 in shard.sources
     ]
     predicate = ResidencyPredicate(
         site=facts.site,

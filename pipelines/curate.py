@@ -183,12 +183,20 @@ def _read_records(folder: Path, kind: type) -> list:
     return [kind(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
 
 
-def _stored(files: list[WrittenFile], root: Path) -> list[StoredFile]:
+def _stored(files: list[WrittenFile], root: Path, with_sources: bool = False
+            ) -> list[StoredFile]:
     return sorted(
         (StoredFile(path=str(Path(f.path).resolve().relative_to(root.resolve())),
-                    sha256=f.sha256, rows=f.rows, bytes=f.bytes) for f in files),
+                    sha256=f.sha256, rows=f.rows, bytes=f.bytes,
+                    sources=_source_digests(f.path) if with_sources else None) for f in files),
         key=lambda s: s.path,
     )
+
+
+def _source_digests(path: str) -> list[str]:
+    """The inputs a shard's documents came from: its attestation names exactly these."""
+    column = pq.read_table(path, columns=["source_sha256"]).column("source_sha256")
+    return sorted(set(column.to_pylist()))
 
 
 def _column_counts(files: list[WrittenFile], column: str) -> dict[str, int]:
@@ -246,7 +254,7 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoi
         inputs=inputs,
         counts=counts,
         pii=_pii_totals(shard_files),
-        shards=_stored(shard_files, root),
+        shards=_stored(shard_files, root, with_sources=True),
         rejects=_stored(reject_files, root),
         duplicates=_stored(duplicate_files, root),
         output_location=plan.output_location,

@@ -38,6 +38,9 @@ class StoredFile(_Frozen):
     sha256: str
     rows: int
     bytes: int
+    sources: list[str] | None = Field(
+        None, description="shards: the sha256 of every input file that has a document in it"
+    )
 
 
 class Counts(_Frozen):

@@ -57,3 +57,20 @@ def test_each_shard_attestation_names_its_digest_and_a_japanese_site(onboarded) 
         assert subjects[shard.path] == shard.sha256
     sites = [st["predicate"]["site"] for st in statements if "site" in st.get("predicate", {})]
     assert sites and all(site["country"] == "JP" for site in sites)
+
+
+def test_a_shard_attestation_names_exactly_the_inputs_of_its_documents(onboarded) -> None:
+    import pyarrow.parquet as pq
+
+    envelopes, _ = _all_envelopes_and_keys(onboarded.store)
+    statements = [json.loads(base64.b64decode(e["payload"])) for e in envelopes
+                  if e["payloadType"] == "application/vnd.in-toto+json"]
+    from schemas.predicates import RESIDENCY_PREDICATE
+
+    by_shard = {st["subject"][0]["name"]: st["predicate"] for st in statements
+                if st["predicateType"] == RESIDENCY_PREDICATE}
+    for shard in onboarded.result.summary.shards:
+        rows = pq.read_table(onboarded.store / shard.path, columns=["source_sha256"])
+        attested = {item["sha256"].removeprefix("sha256:")
+                    for item in by_shard[shard.path]["inputs"]}
+        assert attested == set(rows.column("source_sha256").to_pylist())
