@@ -40,6 +40,7 @@ from lineage.verify import verify_store
 from schemas.predicates import (
     IN_TOTO_PAYLOAD_TYPE,
     JP_RESIDENCY_LEVEL,
+    PROVENANCE_PREDICATE,
     RELEASE_NAME_PATTERN,
     RESIDENCY_PREDICATE,
     SHARD_SUITE_LEVEL,
@@ -155,6 +156,31 @@ def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
     return latest
 
 
+def latest_run_outputs(lines: Iterable[bytes]) -> dict[str, frozenset[str]]:
+    """Every corpus's latest run (its last provenance record) and the files that run wrote.
+
+    A re-run of a corpus whose inputs changed writes shards under new names; the earlier run's
+    shards stay on disk (their records must still verify) but are superseded: a release takes
+    a corpus's shards from its latest run only, so no document is released twice."""
+    outputs: dict[str, frozenset[str]] = {}
+    for line in lines:
+        try:
+            statement = json.loads(Envelope.from_json(line).payload)
+        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(statement, dict) or statement.get("predicateType") != (
+            PROVENANCE_PREDICATE
+        ):
+            continue
+        build = (statement.get("predicate") or {}).get("buildDefinition") or {}
+        corpus = (build.get("externalParameters") or {}).get("corpusId")
+        if isinstance(corpus, str):
+            outputs[corpus] = frozenset(
+                s.get("name") for s in statement.get("subject") or [] if s.get("name")
+            )
+    return outputs
+
+
 def store_corpora(store_root: Path) -> list[str]:
     """Every corpus with a shard folder in the store."""
     base = StoreLayout(store_root).root / "shards"
@@ -175,19 +201,24 @@ def _files_on_disk(store_root: Path, corpus: str) -> list[str]:
 
 
 def select_certified(
-    latest: dict[str, AttestedShard], corpora: Sequence[str], on_disk: Iterable[str] = ()
+    latest: dict[str, AttestedShard], corpora: Sequence[str], on_disk: Iterable[str] = (),
+    current: dict[str, frozenset[str]] | None = None,
 ) -> ShardSelection:
     """Split the shards of `corpora` into certified ones and those left out, with the reason.
 
     `on_disk` names shard files present in the store, so one that no record attests is reported
-    rather than silently ignored."""
+    rather than silently ignored. `current` (from `latest_run_outputs`) names the files of each
+    corpus's latest run; a shard of an earlier run is left out as superseded."""
     wanted = set(corpora)
     certified: list[AttestedShard] = []
     left_out: list[tuple[str, str]] = []
     for name, shard in sorted(latest.items()):
-        if corpus_of(name) not in wanted:
+        corpus = corpus_of(name)
+        if corpus not in wanted:
             continue
-        if shard.validation_passed is True and shard.validation_digest:
+        if current is not None and corpus in current and name not in current[corpus]:
+            left_out.append((name, "superseded by a later run of its corpus"))
+        elif shard.validation_passed is True and shard.validation_digest:
             certified.append(shard)
         elif shard.validation_passed is False:
             left_out.append((name, f"its shard suite failed (log line {shard.log_index + 1})"))
@@ -281,7 +312,7 @@ def create_release(
         latest = latest_residency(lines)
         wanted = _resolve_corpora(store_root, corpora, latest)
         on_disk = [f for corpus in wanted for f in _files_on_disk(store_root, corpus)]
-        selection = select_certified(latest, wanted, on_disk)
+        selection = select_certified(latest, wanted, on_disk, latest_run_outputs(lines))
         if not selection.certified:
             why = (f"; {len(selection.left_out)} left out, first {selection.left_out[0][0]}: "
                    f"{selection.left_out[0][1]}" if selection.left_out else "")
