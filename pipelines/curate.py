@@ -59,10 +59,13 @@ class ConservationError(RuntimeError):
 
 @dataclass(frozen=True)
 class StagePlan:
-    """The document steps in order, and the dedup transform factory (None: no dedup)."""
+    """The document steps in order, the dedup transform factory (None: no dedup), and whether
+    to spread documents over workers after reading (parallelism is otherwise per source file,
+    at the cost of one shuffle of the documents)."""
 
     steps: tuple[Step, ...]
     deduplicate: Callable[[], beam.PTransform] | None = None
+    rebalance: bool = False
 
 
 class _ApplyVerdictsFn(beam.DoFn):
@@ -107,6 +110,8 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         progress_dir=str(run_tmp / "progress")
     )
     rejects = [ingest_rejects]
+    if stages.rebalance:
+        docs = docs | "SpreadDocuments" >> beam.Reshuffle()
     for step in stages.steps:
         docs, step_rejects = docs | step.name.capitalize() >> ApplyStep(step)
         rejects.append(step_rejects)

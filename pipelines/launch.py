@@ -67,7 +67,8 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
     # This corpus's signatures are staged beside the others and replace its earlier ones only
     # when the run succeeds; other runs never read a staging folder (its name starts with ".").
     staged_signatures = plan.store.signatures() / f".{plan.corpus_id}.{run_id}"
-    stages = stages_for(plan, staged_signatures, scratch_dir=plan.store.tmp(run_id) / "dedup")
+    stages = stages_for(plan, staged_signatures, scratch_dir=plan.store.tmp(run_id) / "dedup",
+                        rebalance=runner.workers > 1)
     plan.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(manifest_path, plan.store.manifest(plan.corpus_id))
     try:

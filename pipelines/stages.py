@@ -23,7 +23,8 @@ def prior_signature_files(plan: CurationPlan) -> list[Path]:
     )
 
 
-def stages_for(plan: CurationPlan, signatures_dir: Path, scratch_dir: Path) -> StagePlan:
+def stages_for(plan: CurationPlan, signatures_dir: Path, scratch_dir: Path,
+               rebalance: bool = False) -> StagePlan:
     """The run's steps; dedup spills its batches to `scratch_dir`, inside the guarded store."""
     manifest = plan.manifest
     secret = read_secret(manifest.pii)  # read at launch: a missing secret stops the run here
@@ -39,4 +40,4 @@ def stages_for(plan: CurationPlan, signatures_dir: Path, scratch_dir: Path) -> S
         return Deduplicate(manifest.dedup, plan.corpus_id, prior_signatures=prior,
                            signatures_dir=signatures_dir, scratch_dir=scratch_dir)
 
-    return StagePlan(steps=steps, deduplicate=deduplicate)
+    return StagePlan(steps=steps, deduplicate=deduplicate, rebalance=rebalance)
