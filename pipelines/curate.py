@@ -42,6 +42,7 @@ from schemas.run import Counts, InputFile, RunSummary, StoredFile
 from transforms.dedup_beam import duplicate_row
 from transforms.ingest_beam import FileReport, ReadSources
 from transforms.shards import (
+    GroupFileSpec,
     WriteParquetGroups,
     WrittenFile,
     inputs_digest,
@@ -133,12 +134,14 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         docs = applied.kept
         duplicate_dir = store.duplicates(corpus_id)
         duplicate_files = applied[DUPLICATES] | "WriteDuplicates" >> WriteParquetGroups(
-            schema=DUPLICATE_SCHEMA,
+            GroupFileSpec(
+                schema=DUPLICATE_SCHEMA,
+                to_row=lambda row: row,
+                sort_key=lambda row: row["doc_id"],
+                path_for=lambda _key, d: str(duplicate_dir / f"duplicates-{d[:12]}.parquet"),
+                kura_version=version,
+            ),
             key_of=lambda row: corpus_id,
-            to_row=lambda row: row,
-            sort_key=lambda row: row["doc_id"],
-            path_for=lambda _key, d: str(duplicate_dir / f"duplicates-{d[:12]}.parquet"),
-            kura_version=version,
             side_inputs=(digest,),
         )
 
@@ -147,13 +150,15 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         docs
         | "DropTransient" >> beam.Map(_strip_transient)
         | "WriteShards" >> WriteParquetGroups(
-            schema=DOCUMENT_SCHEMA,
+            GroupFileSpec(
+                schema=DOCUMENT_SCHEMA,
+                to_row=lambda d: document_row(d, version),
+                sort_key=lambda d: (d.source_uri, d.locator),
+                path_for=lambda i, d: str(shard_dir / shard_name(corpus_id, d, i, shards)),
+                kura_version=version,
+                row_group_rows=row_group_rows,
+            ),
             key_of=lambda d: shard_index(d.doc_id, shards),
-            to_row=lambda d: document_row(d, version),
-            sort_key=lambda d: (d.source_uri, d.locator),
-            path_for=lambda i, d: str(shard_dir / shard_name(corpus_id, d, i, shards)),
-            kura_version=version,
-            row_group_rows=row_group_rows,
             side_inputs=(digest,),
         )
     )
@@ -163,12 +168,14 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         rejects
         | "AllRejects" >> beam.Flatten()
         | "WriteRejects" >> WriteParquetGroups(
-            schema=REJECT_SCHEMA,
+            GroupFileSpec(
+                schema=REJECT_SCHEMA,
+                to_row=reject_row,
+                sort_key=lambda r: (r.locator, r.step, r.reason),
+                path_for=lambda sha, d: str(reject_dir / f"rejects-{d[:12]}-{sha[:16]}.parquet"),
+                kura_version=version,
+            ),
             key_of=lambda r: r.source_sha256,
-            to_row=reject_row,
-            sort_key=lambda r: (r.locator, r.step, r.reason),
-            path_for=lambda sha, d: str(reject_dir / f"rejects-{d[:12]}-{sha[:16]}.parquet"),
-            kura_version=version,
             side_inputs=(digest,),
         )
     )

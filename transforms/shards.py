@@ -89,57 +89,43 @@ def write_table_atomically(
     return WrittenFile(str(path), digest, table.num_rows, size)
 
 
-class _WriteGroupFn(beam.DoFn):
-    def __init__(self, schema, to_row, sort_key, path_for, row_group_rows, kura_version):
-        self._schema = schema
-        self._to_row = to_row
-        self._sort_key = sort_key
-        self._path_for = path_for
-        self._row_group_rows = row_group_rows
-        self._kura_version = kura_version
+@dataclass(frozen=True)
+class GroupFileSpec:
+    """How a group of values becomes one Parquet file: the pure part of the writer."""
 
-    def process(self, keyed, *side):
-        key, values = keyed
-        ordered = sorted(values, key=self._sort_key)
-        table = pa.Table.from_pylist([self._to_row(v) for v in ordered], schema=self._schema)
-        path = Path(self._path_for(key, *side))
-        yield write_table_atomically(table, path, self._row_group_rows, self._kura_version)
+    schema: pa.Schema
+    to_row: Callable[[Any], dict]
+    sort_key: Callable[[Any], Any]
+    path_for: Callable[..., str]
+    kura_version: str
+    row_group_rows: int = 8192
+
+    def write(self, key: Any, values: Iterable[Any], *side: Any) -> WrittenFile:
+        ordered = sorted(values, key=self.sort_key)
+        table = pa.Table.from_pylist([self.to_row(v) for v in ordered], schema=self.schema)
+        path = Path(self.path_for(key, *side))
+        return write_table_atomically(table, path, self.row_group_rows, self.kura_version)
 
 
 class WriteParquetGroups(beam.PTransform):
-    """Group values by `key_of`, write each group as one Parquet file at `path_for(key, *side)`.
-
-    Rows are sorted by `sort_key` first, so the file's bytes do not depend on bundle order.
-    Emits one `WrittenFile` per file.
+    """Group values by `key_of`, write each group as one Parquet file at `spec.path_for(key,
+    *side)`. Rows are sorted by `spec.sort_key` first, so the file's bytes do not depend on
+    bundle order. Emits one `WrittenFile` per file.
     """
 
-    def __init__(
-        self,
-        schema: pa.Schema,
-        key_of: Callable[[Any], Any],
-        to_row: Callable[[Any], dict],
-        sort_key: Callable[[Any], Any],
-        path_for: Callable[..., str],
-        kura_version: str,
-        row_group_rows: int = 8192,
-        side_inputs: tuple = (),
-    ) -> None:
+    def __init__(self, spec: GroupFileSpec, key_of: Callable[[Any], Any],
+                 side_inputs: tuple = ()) -> None:
         super().__init__()
-        self._schema = schema
+        self._spec = spec
         self._key_of = key_of
-        self._to_row = to_row
-        self._sort_key = sort_key
-        self._path_for = path_for
-        self._kura_version = kura_version
-        self._row_group_rows = row_group_rows
         self._side_inputs = side_inputs
 
     def expand(self, values):
-        fn = _WriteGroupFn(self._schema, self._to_row, self._sort_key, self._path_for,
-                           self._row_group_rows, self._kura_version)
+        spec = self._spec
         return (
             values
             | "KeyByFile" >> beam.Map(lambda v, key_of=self._key_of: (key_of(v), v))
             | "GroupByFile" >> beam.GroupByKey()
-            | "WriteFile" >> beam.ParDo(fn, *self._side_inputs)
+            | "WriteFile" >> beam.Map(lambda group, *side: spec.write(*group, *side),
+                                      *self._side_inputs)
         )

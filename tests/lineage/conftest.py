@@ -17,7 +17,8 @@ JP_TOKYO = Location(provider="onprem", country="JP", region="jp-tokyo")
 GCP_TOKYO = Location(provider="gcp", country="JP", region="asia-northeast1")
 
 
-def _stored(store: Path, rel: str, table: pa.Table) -> StoredFile:
+def write_stored_file(store: Path, rel: str, table: pa.Table) -> StoredFile:
+    """Write `table` at `rel` in the store; its run-summary entry."""
     path = store / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
@@ -39,9 +40,10 @@ def write_run(
     for n in range(shards):
         ids = [f"{run_id}-{n}-{i}" for i in range(rows_per_shard)]
         table = pa.table({"doc_id": ids, "text": [f"文書{i}です。" for i in range(rows_per_shard)]})
-        shard_files.append(_stored(store, f"shards/{corpus}/{run_id}-part-{n:05d}.parquet", table))
-    rejects = [_stored(store, f"rejects/{corpus}/{run_id}-rejects.parquet",
-                       pa.table({"step": ["quality.length"], "reason": ["{}"]}))]
+        rel = f"shards/{corpus}/{run_id}-part-{n:05d}.parquet"
+        shard_files.append(write_stored_file(store, rel, table))
+    rejects = [write_stored_file(store, f"rejects/{corpus}/{run_id}-rejects.parquet",
+                                 pa.table({"step": ["quality.length"], "reason": ["{}"]}))]
     written = shards * rows_per_shard
     return RunSummary(
         run_id=run_id,

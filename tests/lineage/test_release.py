@@ -35,14 +35,13 @@ from schemas.predicates import (
     VsaPredicate,
 )
 from schemas.run import Counts
-from tests.lineage.conftest import write_run
+from tests.lineage.conftest import write_run, write_stored_file
 from tests.lineage.test_release_support import (
     document_shard,
     flip_byte,
     forge_release,
     quarantine,
     record_validated_run,
-    write_shard,
 )
 from transforms.validate import ShardValidator
 
@@ -102,7 +101,7 @@ def test_shard_failing_its_real_suite_is_quarantined_and_left_out(store):
     }
     stored, digests, verdicts = [], {}, {}
     for rel, table in tables.items():
-        shard = write_shard(store, rel, table)
+        shard = write_stored_file(store, rel, table)
         result = validator(table)
         if not result.passed:
             assert [f.column for f in result.failures] == ["check__residual_phone"]

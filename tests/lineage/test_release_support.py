@@ -14,7 +14,6 @@ from collections.abc import Collection
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lineage.certify import AttestedShard, CertificationFacts, certification_statement
 from lineage.code import code_identity
@@ -84,15 +83,6 @@ def document_shard(corpus: str, count: int, planted_text: str | None = None) -> 
         ))
     return pa.Table.from_pylist([document_row(d, "kura-0.1.0") for d in docs],
                                 schema=DOCUMENT_SCHEMA)
-
-
-def write_shard(store: Path, rel: str, table: pa.Table) -> StoredFile:
-    path = store / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
-    data = path.read_bytes()
-    return StoredFile(path=rel, sha256=hashlib.sha256(data).hexdigest(), rows=table.num_rows,
-                      bytes=len(data))
 
 
 def forge_release(store: Path, name: str, key: SigningKey, summary: RunSummary) -> Envelope:
