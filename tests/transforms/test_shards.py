@@ -7,8 +7,9 @@ from transforms.shards import GroupFileSpec, shard_count, shard_index, shard_nam
 
 
 def docs(n: int) -> list[Document]:
-    return [Document(doc_id=doc_id_for("c", "0" * 64, i), corpus_id="c", member="m", source_uri=f"file:///s{i % 3}",
-                     source_sha256="0" * 64, locator=i, text=f"文書{i}です。") for i in range(n)]
+    return [Document(doc_id=doc_id_for("c", "0" * 64, i), corpus_id="c", member="m",
+                     source_uri=f"file:///s{i % 3}", source_sha256="0" * 64, locator=i,
+                     text=f"文書{i}です。") for i in range(n)]
 
 
 def spec(folder) -> GroupFileSpec:
