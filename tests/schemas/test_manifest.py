@@ -71,3 +71,14 @@ def test_json_schema_exports_are_current(name: str) -> None:
     assert exported.read_text(encoding="utf-8") == schema_text(name), (
         "run `python -m schemas.export` and commit the result"
     )
+
+
+def test_the_readme_manifest_examples_parse_with_their_stated_defaults() -> None:
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    manifest = parse_manifest(tomllib.loads(blocks[0] + blocks[1]))
+    defaults = parse_manifest(tomllib.loads(blocks[0]))
+    assert manifest == defaults  # the README's optional sections are exactly the defaults
