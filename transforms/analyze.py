@@ -100,32 +100,48 @@ class TokenTable(Sequence[Token]):
     Equal to any sequence of the same Tokens (a tuple of Token included).
     """
 
-    __slots__ = ("_fields", "_tokens", "ends", "starts")
+    __slots__ = ("_columns", "_fields", "_tokens", "ends", "starts")
 
     def __init__(self, starts: np.ndarray, ends: np.ndarray, fields: str) -> None:
         self.starts = starts
         self.ends = ends
         self._fields = fields  # MeCab output: _FIELDS separated fields per token
         self._tokens: tuple[Token, ...] | None = None
+        self._columns: tuple[list[int], list[int], list[str], list[str]] | None = None
 
     @classmethod
     def empty(cls) -> TokenTable:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), "")
 
-    def tokens(self) -> tuple[Token, ...]:
-        """All tokens as a tuple (built once, then cached)."""
-        if self._tokens is None:
+    def columns(self) -> tuple[list[int], list[int], list[str], list[str]]:
+        """(starts, ends, pos, lemmas) as Python lists, parsed once, then cached.
+
+        A reader that needs a few tokens (the person-name recognizer looks only near evidence)
+        reads these and `token(i)`, rather than building every Token.
+        """
+        if self._columns is None:
             fields = self._fields.split(SEPARATOR)
             surfaces, pos, lemmas = fields[1::_FIELDS], fields[2::_FIELDS], fields[3::_FIELDS]
             if "" in lemmas:  # rare: a "*" lemma
                 lemmas = [lemma or surface for lemma, surface in zip(lemmas, surfaces, strict=True)]
-            columns = zip(
-                self.starts.tolist(), self.ends.tolist(), map(_POS.__getitem__, pos), lemmas,
-                strict=True,
-            )
+            self._columns = (self.starts.tolist(), self.ends.tolist(),
+                             list(map(_POS.__getitem__, pos)), lemmas)
+        return self._columns
+
+    def token(self, index: int) -> Token:
+        """One token, built from the columns alone."""
+        if self._tokens is not None:
+            return self._tokens[index]
+        starts, ends, pos, lemmas = self.columns()
+        return Token(starts[index], ends[index], pos[index], lemmas[index])
+
+    def tokens(self) -> tuple[Token, ...]:
+        """All tokens as a tuple (built once, then cached)."""
+        if self._tokens is None:
             # tuple.__new__ over zip builds the NamedTuples in C: Token(...) per token is a
             # Python-level call and costs several times more.
-            self._tokens = tuple(map(tuple.__new__, repeat(Token), columns))
+            self._tokens = tuple(map(tuple.__new__, repeat(Token), zip(*self.columns(),
+                                                                        strict=True)))
         return self._tokens
 
     def pos_contains(self, fragment: str) -> bool:
@@ -143,7 +159,11 @@ class TokenTable(Sequence[Token]):
     @overload
     def __getitem__(self, index: slice) -> tuple[Token, ...]: ...
     def __getitem__(self, index: int | slice) -> Token | tuple[Token, ...]:
-        return self.tokens()[index]
+        if isinstance(index, slice):
+            return self.tokens()[index]
+        if not -len(self) <= index < len(self):
+            raise IndexError("token index out of range")
+        return self.token(index % len(self))
 
     def __iter__(self) -> Iterator[Token]:
         return iter(self.tokens())

@@ -22,6 +22,7 @@ from operator import itemgetter
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
 from schemas.records import Token
+from transforms.analyze import TokenTable
 from transforms.recognizers.name_context import (
     context_name_spans,
     has_label,
@@ -141,12 +142,18 @@ class JaPersonRecognizer(EntityRecognizer):
         a label such as 担当 before), found with C-level scans: walking every token of a long
         document in Python would cost more than tokenizing it.
         """
-        toks = tuple(tokens)
+        if isinstance(tokens, TokenTable):
+            # Columns, and a Token only where one is read: building every Token of a long
+            # document costs about as much as the rest of this recognizer.
+            toks: Sequence[Token] = tokens
+            starts, _, poss, _ = tokens.columns()
+        else:
+            toks = tuple(tokens)
+            starts = list(map(_START_OF, toks))
+            poss = list(map(_POS_OF, toks))
         n = len(toks)
         if not n:
             return []
-        starts = list(map(_START_OF, toks))
-        poss = list(map(_POS_OF, toks))
         name_pos = {p for p in set(poss) if p.startswith(_PERSON_POS)}
         anchors = set(compress(range(n), map(name_pos.__contains__, poss)))
         for match in _HONOUR_AFTER.finditer(text):
