@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, error_line
 from pipelines.options import RunnerChoice, RunnerOptionError
 from schemas.manifest import ManifestError, load_manifest
 from schemas.run import RunSummary
 
 console = Console(stderr=False)
-err_console = Console(stderr=True)
 
 app = typer.Typer(
     help="Kura (蔵): curate member corpora into certified Parquet shards with signed lineage.",
@@ -30,19 +30,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-StoreOption = Annotated[
-    Path, typer.Option("--store", help="The Kura store directory.", envvar="KURA_STORE")
-]
-DEFAULT_STORE = Path("kura-store")
 
 
 class UserError(Exception):
     """Exits with status 2 and this one-line message."""
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]kura:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -233,7 +224,7 @@ def main() -> None:
 
 
 def _exit_with(exc: BaseException, code: int) -> int:
-    err_console.print(f"[bold red]kura:[/] {exc}", highlight=False, soft_wrap=True)
+    error_line(str(exc))
     return code
 
 

@@ -21,23 +21,14 @@ from lineage.log import LogError, TransparencyLog
 from lineage.policy import PolicyError, load_policy
 from lineage.trace import TraceError, trace_shard, trace_source
 from lineage.verify import verify_store
+from pipelines.cli_common import DEFAULT_STORE, StoreOption
+from pipelines.cli_common import fail as _fail
 
 keys_app = typer.Typer(help="Site, certifier and root keys, and the signed trust policy.",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and trace the signed lineage log.", no_args_is_help=True)
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
-
-StoreOption = Annotated[
-    Path, typer.Option("--store", envvar="KURA_STORE", help="the Kura store directory")
-]
-DEFAULT_STORE = Path("kura-store")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
-    return typer.Exit(code)
 
 
 @keys_app.command("init")

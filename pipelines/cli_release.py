@@ -29,13 +29,13 @@ from lineage.release import (
     shard_problem,
     verify_release,
 )
-from pipelines.cli_lineage import DEFAULT_STORE, StoreOption
+from pipelines.cli_common import DEFAULT_STORE, StoreOption
+from pipelines.cli_common import fail as _fail
 
 release_app = typer.Typer(help="Certified releases of curated shards, for trainers.",
                           no_args_is_help=True)
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 TrustRootOption = Annotated[
     Path | None,
@@ -44,9 +44,6 @@ TrustRootOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", markup=True)
-    return typer.Exit(code)
 
 
 def _need_store(store: Path) -> None:
