@@ -324,15 +324,18 @@ def nfkc(text: str) -> str:
     return _normalize_lines("NFKC", text)
 
 
+def _replace_all(pattern: re.Pattern[str], replacement: str, text: str) -> str:
+    """`pattern.sub`, but a text with no match comes back as the same object, uncopied."""
+    return pattern.sub(replacement, text) if pattern.search(text) else text
+
+
 _IGNORABLE_CHARS = "\u180b-\u180d\u180f\u200c\u200d\ufe00-\ufe0f\U000e0100-\U000e01ef"
 _IGNORABLE = re.compile(f"[{_IGNORABLE_CHARS}]")
 
 
 def strip_variation_selectors(text: str) -> str:
     """Remove variation selectors (and joiners): 葛󠄀 and 葛 match."""
-    if not _IGNORABLE.search(text):
-        return text
-    return _IGNORABLE.sub("", text)
+    return _replace_all(_IGNORABLE, "", text)
 
 
 _TILDE_CHARS = "\u301c\uff5e\u223c\u223d\u2053\u3030\u02dc"
@@ -341,9 +344,7 @@ _TILDE = re.compile(f"[{_TILDE_CHARS}]")
 
 def unify_tildes(text: str) -> str:
     """Wave dash, full-width tilde, tilde operator and swung dash all become ~."""
-    if not _TILDE.search(text):
-        return text
-    return _TILDE.sub("~", text)
+    return _replace_all(_TILDE, "~", text)
 
 
 _HYPHEN_LIKE = "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d"
@@ -352,9 +353,7 @@ _HYPHEN = re.compile(f"[{_HYPHEN_LIKE}]")
 
 def unify_hyphens(text: str) -> str:
     """Hyphens, dashes and minus signs all become ASCII -."""
-    if not _HYPHEN.search(text):
-        return text
-    return _HYPHEN.sub("-", text)
+    return _replace_all(_HYPHEN, "-", text)
 
 
 _KANA = "\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe\u31f0-\u31ff"

@@ -43,6 +43,23 @@ def _only_failures(report) -> dict[str, tuple[str, ...]]:
     return {c.name: c.failures for c in report.checks if c.failures}
 
 
+def _certification(shard: str, digest: dict) -> dict:
+    """A minimal certification (VSA) statement over one shard."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": shard, "digest": digest}],
+        "predicateType": VSA_PREDICATE,
+        "predicate": {
+            "verifier": {"id": "https://kura.dev/certifier"},
+            "timeVerified": "2030-01-01T00:00:00Z",
+            "resourceUri": "kura:release/1",
+            "policy": {"uri": "kura:policy"},
+            "verificationResult": "PASSED",
+            "verifiedLevels": ["KURA_RESIDENCY_JP_1"],
+        },
+    }
+
+
 def test_clean_store_passes_every_check(two_runs):
     report = verify_store(two_runs)
     assert report.ok, report.failures()
@@ -112,20 +129,7 @@ def test_line_resigned_with_a_key_outside_the_policy_names_line_and_key(two_runs
 
 def test_site_key_signing_a_certification_is_refused(two_runs):
     context = load_site_context(two_runs)
-    vsa = {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": "shards/acme-news/run-1-part-00000.parquet",
-                     "digest": {"sha256": "0" * 64}}],
-        "predicateType": VSA_PREDICATE,
-        "predicate": {
-            "verifier": {"id": "https://kura.dev/certifier"},
-            "timeVerified": "2030-01-01T00:00:00Z",
-            "resourceUri": "kura:release/1",
-            "policy": {"uri": "kura:policy"},
-            "verificationResult": "PASSED",
-            "verifiedLevels": ["KURA_RESIDENCY_JP_1"],
-        },
-    }
+    vsa = _certification("shards/acme-news/run-1-part-00000.parquet", {"sha256": "0" * 64})
     envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(vsa), context.site_key)
     TransparencyLog(two_runs).append([envelope.to_json_line()], context.site_key,
                                      context.log_origin)
@@ -140,19 +144,7 @@ def test_certifier_key_may_sign_a_certification(two_runs):
     context = load_site_context(two_runs)
     shard = "shards/acme-news/run-1-part-00000.parquet"
     digest = _statement(_lines(two_runs)[0])["subject"][0]["digest"]
-    vsa = {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": shard, "digest": digest}],
-        "predicateType": VSA_PREDICATE,
-        "predicate": {
-            "verifier": {"id": "https://kura.dev/certifier"},
-            "timeVerified": "2030-01-01T00:00:00Z",
-            "resourceUri": "kura:release/1",
-            "policy": {"uri": "kura:policy"},
-            "verificationResult": "PASSED",
-            "verifiedLevels": ["KURA_RESIDENCY_JP_1"],
-        },
-    }
+    vsa = _certification(shard, digest)
     envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(vsa), context.certifier_key)
     TransparencyLog(two_runs).append([envelope.to_json_line()], context.site_key,
                                      context.log_origin)
