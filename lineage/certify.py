@@ -38,6 +38,7 @@ from lineage.release import (
 )
 from lineage.verify import verify_store
 from schemas.predicates import (
+    CONSERVATION_BYPRODUCT,
     IN_TOTO_PAYLOAD_TYPE,
     JP_RESIDENCY_LEVEL,
     PROVENANCE_PREDICATE,
@@ -102,6 +103,7 @@ class CreatedRelease:
     release: ReleaseFile
     left_out: tuple[tuple[str, str], ...]
     checkpoint_path: Path
+    empty_corpora: tuple[tuple[str, str], ...] = ()  # (corpus, why it contributes nothing)
 
 
 def check_release_name(name: str) -> None:
@@ -179,6 +181,59 @@ def latest_run_outputs(lines: Iterable[bytes]) -> dict[str, frozenset[str]]:
                 s.get("name") for s in statement.get("subject") or [] if s.get("name")
             )
     return outputs
+
+
+def latest_run_counts(lines: Iterable[bytes]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Every corpus's latest run: its log index and the conservation counts it signed."""
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    for index, line in enumerate(lines):
+        try:
+            statement = json.loads(Envelope.from_json(line).payload)
+        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(statement, dict) or statement.get("predicateType") != (
+            PROVENANCE_PREDICATE
+        ):
+            continue
+        predicate = statement.get("predicate") or {}
+        build = predicate.get("buildDefinition") or {}
+        corpus = (build.get("externalParameters") or {}).get("corpusId")
+        byproducts = (predicate.get("runDetails") or {}).get("byproducts") or []
+        counts = next((b.get("annotations") or {} for b in byproducts
+                       if b.get("name") == CONSERVATION_BYPRODUCT), {})
+        if isinstance(corpus, str):
+            latest[corpus] = (index, counts)
+    return latest
+
+
+def nothing_to_release(corpus: str, left_out: Sequence[tuple[str, str]],
+                       run: tuple[int, dict[str, Any]] | None,
+                       run_outputs: Iterable[str] = ()) -> str:
+    """Why `corpus` contributes no shard, in one clause: names and counts, never data."""
+    own = [(name, why) for name, why in left_out if corpus_of(name) == corpus]
+    if own:
+        more = f" (+{len(own) - 1} more)" if len(own) > 1 else ""
+        return f"{own[0][0]} left out: {own[0][1]}{more}"
+    if run is None:
+        return "never onboarded into this store"
+    index, counts = run
+    failed = sorted(
+        name for name in run_outputs
+        if name.startswith(f"quarantine/{corpus}/")
+        and not name.split("/")[-1].startswith("documents-")  # the gate's withheld documents
+    )
+    if failed:
+        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+        return (f"every shard of its latest run (log line {index + 1}) failed its suite and is "
+                f"in quarantine: {failed[0]}{more}")
+    rejected = counts.get("rejected") or {}
+    withheld = rejected.get("validate.residual_pii", 0)
+    parts = [f"read {counts.get('read', '?')}", f"written {counts.get('written', '?')}",
+             f"rejected {sum(rejected.values())}",
+             f"duplicates {sum((counts.get('duplicates') or {}).values())}"]
+    if withheld:
+        parts.append(f"withheld for residual PII {withheld}")
+    return f"its latest run (log line {index + 1}) wrote no shard: {', '.join(parts)}"
 
 
 def store_corpora(store_root: Path) -> list[str]:
@@ -263,8 +318,8 @@ def certification_statement(
 
 
 def _resolve_corpora(store_root: Path, asked: Sequence[str] | None,
-                     latest: dict[str, AttestedShard]) -> list[str]:
-    present = store_corpora(store_root)
+                     latest: dict[str, AttestedShard], onboarded: Iterable[str]) -> list[str]:
+    present = sorted({*store_corpora(store_root), *onboarded})
     if not asked:
         if not present:
             raise CertifyError(f"{StoreLayout(store_root).root / 'shards'}: no corpus in the "
@@ -310,13 +365,20 @@ def create_release(
             raise CertifyError(f"release {name} is already certified at log line {recorded + 1} "
                                f"(its file {existing} is missing); choose another name")
         latest = latest_residency(lines)
-        wanted = _resolve_corpora(store_root, corpora, latest)
+        runs = latest_run_counts(lines)
+        wanted = _resolve_corpora(store_root, corpora, latest, runs)
         on_disk = [f for corpus in wanted for f in _files_on_disk(store_root, corpus)]
-        selection = select_certified(latest, wanted, on_disk, latest_run_outputs(lines))
+        outputs = latest_run_outputs(lines)
+        selection = select_certified(latest, wanted, on_disk, outputs)
+        contributing = {corpus_of(s.name) for s in selection.certified}
+        empty = tuple(
+            (corpus, nothing_to_release(corpus, selection.left_out, runs.get(corpus),
+                                        outputs.get(corpus, ())))
+            for corpus in wanted if corpus not in contributing
+        )
         if not selection.certified:
-            why = (f"; {len(selection.left_out)} left out, first {selection.left_out[0][0]}: "
-                   f"{selection.left_out[0][1]}" if selection.left_out else "")
-            raise CertifyError(f"no certified shard in corpus {', '.join(wanted)}{why}")
+            raise CertifyError("nothing to release: " + "; ".join(
+                f"corpus {corpus}: {why}" for corpus, why in empty))
         facts = CertificationFacts(
             certifier_id=context.certifier_id,
             kura_version=code_identity().version,
@@ -341,4 +403,4 @@ def create_release(
         write_release_file(store_root, release)
     log.info("release %s: %d shards certified at log %d, %d left out", name,
              len(release.shards), release.log_index, len(selection.left_out))
-    return CreatedRelease(release, selection.left_out, result.checkpoint.path)
+    return CreatedRelease(release, selection.left_out, result.checkpoint.path, empty)

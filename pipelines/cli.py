@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, error_line
 from pipelines.options import RunnerChoice, RunnerOptionError
+from pipelines.outcome import outcome, summary_table
 from schemas.manifest import ManifestError, load_manifest
 from schemas.run import RunSummary
 
@@ -93,25 +93,6 @@ def _run_with_progress(plan, stages, runner: RunnerChoice, run_id: str) -> RunSu
     return result["summary"]  # type: ignore[return-value]
 
 
-def summary_table(summary: RunSummary) -> Table:
-    table = Table(title=f"run {summary.run_id} · corpus {summary.corpus_id}", show_lines=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    counts = summary.counts
-    table.add_row("records read", f"{counts.read:,}")
-    table.add_row("documents written", f"{counts.written:,}")
-    for kind, n in counts.duplicates.items():
-        table.add_row(f"duplicates: {kind}", f"{n:,}")
-    for step, n in counts.rejected.items():
-        table.add_row(f"rejected: {step}", f"{n:,}")
-    for entity, n in summary.pii.items():
-        table.add_row(f"PII found: {entity}", f"{n:,}")
-    table.add_row("shards", f"{len(summary.shards):,}")
-    balanced = "yes" if counts.balanced() else "NO"
-    table.add_row("read = written + rejected + duplicates", balanced)
-    return table
-
-
 def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
                    create_local_site: bool = False):
     """Validate, guard, plan, run and record one manifest; the body of `kura onboard`."""
@@ -142,6 +123,10 @@ def onboard(
 
     Arguments after `--` are passed to Beam as pipeline options
     (e.g. `-- --job_endpoint=localhost:8099 --environment_type=LOOPBACK`).
+
+    Exit status: 0 every written document is certified; 2 a user error, nothing run;
+    3 documents were withheld (quarantined by the residual-PII gate, or in a shard whose suite
+    failed); 4 a source yielded no document. The run summary and report name each.
     """
     choice = RunnerChoice(runner=runner, workers=workers, running_mode=running_mode,
                           region=region, extra_args=tuple(ctx.args))
@@ -153,6 +138,11 @@ def onboard(
     console.print(f"lineage: {len(result.recorded.shards)} shard attestations and the run "
                   f"provenance signed into {store / 'lineage' / 'log.jsonl'} "
                   f"(tree size {result.recorded.tree_size})")
+    result_outcome = outcome(summary)
+    for line in result_outcome.lines:
+        error_line(line)
+    if result_outcome.status:
+        raise typer.Exit(result_outcome.status)
 
 
 @app.command()

@@ -76,6 +76,8 @@ def release_create(
     console.print(f"  checkpoint {created.checkpoint_path}")
     for name_left, why in created.left_out:
         console.print(f"  left out {name_left}: {why}")
+    for corpus_left, why in created.empty_corpora:
+        console.print(f"  corpus {corpus_left} has nothing to release: {why}")
 
 
 @release_app.command("list")

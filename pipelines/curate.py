@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -38,8 +39,9 @@ from schemas.records import (
     document_row,
     reject_row,
 )
-from schemas.run import Counts, InputFile, RunSummary, StoredFile
+from schemas.run import Counts, InputFile, Quarantined, RunSummary, SourceCounts, StoredFile
 from transforms.dedup_beam import duplicate_row
+from transforms.gate import STEP_NAME as RESIDUAL_PII_STEP
 from transforms.ingest_beam import FileReport, ReadSources
 from transforms.shards import (
     GroupFileSpec,
@@ -163,7 +165,14 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         )
     )
 
-    reject_dir = store.rejects(corpus_id)
+    reject_dir, quarantine_dir = store.rejects(corpus_id), store.quarantine(corpus_id)
+
+    def reject_path(key: tuple[str, bool], digest: str) -> str:
+        sha, withheld = key
+        if withheld:  # a scrubbed document that still holds PII: withheld, not just rejected
+            return str(quarantine_dir / f"documents-{digest[:12]}-{sha[:16]}.parquet")
+        return str(reject_dir / f"rejects-{digest[:12]}-{sha[:16]}.parquet")
+
     reject_files = (
         rejects
         | "AllRejects" >> beam.Flatten()
@@ -172,10 +181,11 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
                 schema=REJECT_SCHEMA,
                 to_row=reject_row,
                 sort_key=lambda r: (r.locator, r.step, r.reason),
-                path_for=lambda sha, d: str(reject_dir / f"rejects-{d[:12]}-{sha[:16]}.parquet"),
+                path_for=reject_path,
                 kura_version=version,
+                private=True,
             ),
-            key_of=lambda r: r.source_sha256,
+            key_of=lambda r: (r.source_sha256, r.step == RESIDUAL_PII_STEP),
             side_inputs=(digest,),
         )
     )
@@ -228,6 +238,50 @@ def _pii_totals(files: list[WrittenFile]) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
+def _by_source(files: list[WrittenFile], column: str) -> dict[str, Counter]:
+    """For each source_uri, how many rows of `files` have each value of `column`."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for f in files:
+        table = pq.read_table(f.path, columns=["source_uri", column])
+        for uri, value in zip(table.column("source_uri").to_pylist(),
+                              table.column(column).to_pylist(), strict=True):
+            counts[uri][value] += 1
+    return counts
+
+
+def _source_counts(inputs: list[InputFile], shard_files: list[WrittenFile],
+                   reject_files: list[WrittenFile], duplicate_files: list[WrittenFile]
+                   ) -> list[SourceCounts]:
+    written = _by_source(shard_files, "corpus_id")  # one corpus: its count is the rows
+    rejected = _by_source(reject_files, "step")
+    duplicates = _by_source(duplicate_files, "kind")
+    return [
+        SourceCounts(
+            uri=i.uri, read=i.records, written=sum(written[i.uri].values()),
+            rejected=dict(sorted(rejected[i.uri].items())),
+            duplicates=dict(sorted(duplicates[i.uri].items())),
+        )
+        for i in inputs
+    ]
+
+
+def _quarantined_documents(files: list[WrittenFile], root: Path) -> list[Quarantined]:
+    """The residual-PII gate's withheld documents, from the quarantine files' reason column."""
+    quarantined = []
+    for f in files:
+        reasons = [json.loads(r) for r in
+                   pq.read_table(f.path, columns=["reason"]).column("reason").to_pylist()]
+        entities: Counter = Counter()
+        for reason in reasons:
+            entities.update(reason.get("entities", {}))
+        quarantined.append(Quarantined(
+            check=RESIDUAL_PII_STEP, column="text", documents=len(reasons),
+            doc_ids=sorted(r["doc_id"] for r in reasons), entities=dict(sorted(entities.items())),
+            path=str(Path(f.path).resolve().relative_to(root.resolve())),
+        ))
+    return quarantined
+
+
 def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoice,
               started_at: str) -> RunSummary:
     reports = {r.uri: r for r in _read_records(run_tmp / "inputs", FileReport)}
@@ -245,13 +299,15 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoi
             records=report.records, status=report.status,
             location=plan.manifest.sources[planned.source_index].location,
         ))
+    root = plan.store.root
+    quarantine_dir = plan.store.quarantine(plan.corpus_id).resolve()
+    withheld = [f for f in reject_files if Path(f.path).resolve().parent == quarantine_dir]
     counts = Counts(
         read=sum(i.records for i in inputs),
         written=sum(f.rows for f in shard_files),
         rejected=_column_counts(reject_files, "step"),
         duplicates=_column_counts(duplicate_files, "kind"),
     )
-    root = plan.store.root
     summary = RunSummary(
         run_id=run_id,
         corpus_id=plan.corpus_id,
@@ -270,6 +326,8 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoi
         rejects=_stored(reject_files, root),
         duplicates=_stored(duplicate_files, root),
         output_location=plan.output_location,
+        sources=_source_counts(inputs, shard_files, reject_files, duplicate_files),
+        quarantined=_quarantined_documents(withheld, root),
     )
     if not counts.balanced():
         raise ConservationError(

@@ -20,6 +20,7 @@ from lineage.pull import pull_release
 from lineage.verify import verify_store
 from pipelines.democorpus import generate_demo_corpus
 from pipelines.options import RunnerChoice
+from pipelines.outcome import quarantine_lines, summary_table
 from schemas.manifest import load_manifest
 
 RELEASE_NAME = "acme-demo-r1"
@@ -31,7 +32,6 @@ class DemoError(RuntimeError):
 
 def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice,
              console: Console, run: Callable, pull_dir: Path | None = None) -> None:
-    from pipelines.cli import summary_table
     from pipelines.launch import launch
 
     started = time.monotonic()
@@ -51,6 +51,8 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     summary = result.summary
     say("[bold]3. onboarded[/] the corpus: residency guard passed, curated, validated, attested")
     say(summary_table(summary))
+    for line in quarantine_lines(summary):
+        say(f"   {line}")
     failed = [path for path, check in summary.validation.items() if not check.passed]
     say(f"   shards:       {store / 'shards' / summary.corpus_id}/ ({len(summary.shards)}, "
         f"{len(failed)} quarantined)")

@@ -77,6 +77,15 @@ def render_report(store_root: Path, summary: RunSummary) -> str:
         f'<p class="{"ok" if balanced else "bad"}">read {counts.read:,} = written '
         f"{counts.written:,} + rejected {sum(counts.rejected.values()):,} + duplicates "
         f"{sum(counts.duplicates.values()):,}: {'holds' if balanced else 'DOES NOT HOLD'}</p>",
+        "<h2>Withheld from certification</h2>",
+        _withheld_section(summary),
+        "<h2>Per source</h2>",
+        _table(["source", "read", "written", "duplicates", "rejected", "rejected by step"], [
+            [src.uri, src.read, src.written, sum(src.duplicates.values()),
+             sum(src.rejected.values()),
+             ", ".join(f"{step} {n:,}" for step, n in src.rejected.items()) or "-"]
+            for src in summary.sources
+        ], numeric={1, 2, 3, 4}),
         "<h2>Inputs</h2>",
         _table(["status", "encoding", "files", "records"], [
             [status, encoding, len(group), sum(i.records for i in group)]
@@ -117,6 +126,22 @@ def render_report(store_root: Path, summary: RunSummary) -> str:
             f"<body>{body}</body></html>\n")
 
 
+def _withheld_section(summary: RunSummary) -> str:
+    withheld = summary.withheld_documents()
+    if not withheld:
+        return '<p class="ok">none: every written document is certifiable</p>'
+    return (
+        f'<p class="bad">{withheld:,} document(s) withheld; they are in '
+        "<code>quarantine/</code> and in no release</p>"
+        + _table(["check", "column", "documents", "residual PII", "doc_ids", "where"], [
+            [q.check, q.column or "-", q.documents,
+             ", ".join(f"{e} {n}" for e, n in q.entities.items()) or "-",
+             " ".join(q.doc_ids) or "-", q.path]
+            for q in summary.quarantined
+        ], numeric={2})
+    )
+
+
 def _inputs_by_kind(summary: RunSummary) -> dict[tuple[str, str], list]:
     groups: dict[tuple[str, str], list] = {}
     for item in summary.inputs:
@@ -129,6 +154,7 @@ def _reason_shape(reason: str) -> str:
     fields = json.loads(reason)
     fields.pop("step", None)
     fields.pop("value", None)
+    fields.pop("doc_id", None)
     return ", ".join(f"{k}={v}" for k, v in sorted(fields.items())) or "-"
 
 

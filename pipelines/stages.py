@@ -8,6 +8,7 @@ from pipelines.curate import StagePlan
 from pipelines.plan import CurationPlan
 from transforms.analyze import AnalyzeStep
 from transforms.dedup_beam import Deduplicate
+from transforms.gate import ResidualPiiGate
 from transforms.normalize import NormalizeStep
 from transforms.pii import PiiStep, read_secret
 from transforms.quality import QualityStep
@@ -33,6 +34,7 @@ def stages_for(plan: CurationPlan, signatures_dir: Path, scratch_dir: Path,
         AnalyzeStep(),
         QualityStep(manifest.quality),
         PiiStep(manifest.pii, secret),
+        ResidualPiiGate(manifest.pii, secret),
     )
     prior = prior_signature_files(plan)
 

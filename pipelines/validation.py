@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 
 from schemas.expectations import ShardBounds
 from schemas.manifest import Manifest
-from schemas.run import RunSummary, ShardCheck, StoredFile
+from schemas.run import Quarantined, RunSummary, ShardCheck, StoredFile
+from schemas.store import StoreLayout
 from transforms.quality import is_japanese, quality_rules
 from transforms.validate import ShardValidation, ShardValidator
 
@@ -48,7 +49,7 @@ def shard_bounds(manifest: Manifest) -> ShardBounds:
 
 def _quarantine(store_root: Path, stored: StoredFile, corpus_id: str) -> StoredFile:
     source = store_root / stored.path
-    target = store_root / "quarantine" / corpus_id / source.name
+    target = StoreLayout(store_root).quarantine(corpus_id) / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
     return stored.model_copy(update={"path": str(target.relative_to(store_root))})
@@ -76,6 +77,14 @@ def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
                          failed_expectations=sorted({f.expectation for f in v.failures}))
         for path, v in validations.items()
     }
-    summary = summary.model_copy(update={"shards": shards, "validation": checks})
+    withheld = [
+        Quarantined(check=f.expectation, column=f.column, documents=stored.rows,
+                    doc_ids=[i for i in f.observed.get("doc_ids", []) if i], path=stored.path)
+        for stored in shards if not validations[stored.path].passed
+        for f in validations[stored.path].failures
+    ]
+    summary = summary.model_copy(update={
+        "shards": shards, "validation": checks, "quarantined": [*summary.quarantined, *withheld],
+    })
     return ValidatedRun(summary, validations, time.perf_counter() - started, setup_seconds)
 

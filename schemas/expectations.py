@@ -221,8 +221,10 @@ def import_great_expectations() -> ModuleType:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations
 
-    # GX sets its own loggers to INFO; a run's output is Kura's summary, not GX's chatter.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # GX sets some of its own loggers to INFO (one announces a temporary docs folder on every
+    # run); a run's output is Kura's summary, not GX's chatter.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return great_expectations
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.manifest import Location
 
 RUN_SUMMARY_VERSION = "1"
+RESIDUAL_PII_CHECK = "validate.residual_pii"  # the per-document gate's step (transforms/gate.py)
 
 InputStatus = Literal["ok", "empty", "unreadable", "binary"]
 
@@ -63,6 +64,34 @@ class ShardCheck(_Frozen):
     failed_expectations: list[str] = Field(default_factory=list)
 
 
+class SourceCounts(_Frozen):
+    """One input file's share of the run: conservation holds per source too."""
+
+    uri: str
+    read: int
+    written: int
+    rejected: dict[str, int] = Field(default_factory=dict, description="by step")
+    duplicates: dict[str, int] = Field(default_factory=dict, description="by kind")
+
+    def yielded_nothing(self) -> bool:
+        """No document of this source is in a shard or stood for by one (a duplicate)."""
+        return self.written == 0 and not any(self.duplicates.values())
+
+
+class Quarantined(_Frozen):
+    """Documents withheld from certification by one check: names and ids, never values."""
+
+    check: str = Field(description="validate.residual_pii, or the shard expectation that failed")
+    column: str | None = Field(None, description="the column the check read")
+    documents: int = Field(description="documents this withholds (a failed shard: all its rows)")
+    doc_ids: list[str] = Field(
+        default_factory=list,
+        description="the documents at fault (a failed shard: its failing rows, at most 20)",
+    )
+    entities: dict[str, int] = Field(default_factory=dict, description="residual PII by type")
+    path: str = Field(description="where they are, relative to the store")
+
+
 class RunSummary(_Frozen):
     version: str = RUN_SUMMARY_VERSION
     run_id: str
@@ -85,3 +114,16 @@ class RunSummary(_Frozen):
         default_factory=dict, description="by shard path; a failed shard is in quarantine/"
     )
     output_location: Location
+    sources: list[SourceCounts] = Field(default_factory=list, description="counts per input")
+    quarantined: list[Quarantined] = Field(
+        default_factory=list, description="what was withheld from certification, and why"
+    )
+
+    def withheld_documents(self) -> int:
+        """Written or quarantined documents that cannot be certified."""
+        residual = sum(q.documents for q in self.quarantined if q.check == RESIDUAL_PII_CHECK)
+        shards = sum(s.rows for s in self.shards if s.path.startswith("quarantine/"))
+        return residual + shards
+
+    def empty_sources(self) -> list[SourceCounts]:
+        return [s for s in self.sources if s.yielded_nothing()]

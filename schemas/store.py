@@ -3,6 +3,9 @@
     <store>/manifests/<corpus_id>.toml      the onboarded manifest, as given
     <store>/shards/<corpus_id>/*.parquet    curated documents
     <store>/rejects/<corpus_id>/*.parquet   rejected records, raw bytes quarantined
+    <store>/quarantine/<corpus_id>/         withheld: documents that still held PII after
+                                            scrubbing (documents-*.parquet, reject rows) and
+                                            shards that failed their suite
     <store>/duplicates/<corpus_id>/*.parquet removed duplicates
     <store>/signatures/<corpus_id>/*.parquet MinHash signatures, for cross-corpus dedup
     <store>/runs/<run_id>.json              one run summary per run
@@ -31,6 +34,9 @@ class StoreLayout:
 
     def rejects(self, corpus_id: str) -> Path:
         return self.root / "rejects" / corpus_id
+
+    def quarantine(self, corpus_id: str) -> Path:
+        return self.root / "quarantine" / corpus_id
 
     def duplicates(self, corpus_id: str) -> Path:
         return self.root / "duplicates" / corpus_id

@@ -98,7 +98,8 @@ class PiiEngine:
     scrubbed_entities: frozenset[str]
 
 
-def _operators(config: PiiConfig, secret: bytes | None) -> dict[str, OperatorConfig]:
+def operators_for(config: PiiConfig, secret: bytes | None) -> dict[str, OperatorConfig]:
+    """How each entity type is replaced: a typed placeholder or a keyed pseudonym."""
     if config.mode == "placeholder":
         return {e: OperatorConfig("replace", {"new_value": f"<{e}>"}) for e in config.entities}
     if not secret:
@@ -136,7 +137,7 @@ def build_engine(config: PiiConfig, secret: bytes | None = None) -> PiiEngine:
         triggers=triggers,
         person=person,
         anonymizer=AnonymizerEngine(),
-        operators=_operators(config, secret),
+        operators=operators_for(config, secret),
         scrubbed_entities=config.scrubbed_entities(),
     )
 

@@ -64,8 +64,12 @@ def file_sha256(path: Path) -> str:
 
 
 def write_table_atomically(
-    table: pa.Table, path: Path, row_group_rows: int, kura_version: str
+    table: pa.Table, path: Path, row_group_rows: int, kura_version: str, private: bool = False
 ) -> WrittenFile:
+    """Write `table` to a hidden temporary name beside `path`, then rename it into place.
+
+    `private` files (raw rejected bytes, withheld documents) are readable by their owner only.
+    """
     metadata = dict(table.schema.metadata or {})
     metadata[b"kura.version"] = kura_version.encode()
     metadata[b"kura.schema_version"] = SCHEMA_VERSION.encode()
@@ -81,6 +85,8 @@ def write_table_atomically(
             write_statistics=True,
             use_dictionary=True,
         )
+        if private:
+            os.chmod(tmp, 0o600)
         digest = file_sha256(tmp)
         size = tmp.stat().st_size
         os.replace(tmp, path)
@@ -99,12 +105,14 @@ class GroupFileSpec:
     path_for: Callable[..., str]
     kura_version: str
     row_group_rows: int = 8192
+    private: bool = False
 
     def write(self, key: Any, values: Iterable[Any], *side: Any) -> WrittenFile:
         ordered = sorted(values, key=self.sort_key)
         table = pa.Table.from_pylist([self.to_row(v) for v in ordered], schema=self.schema)
         path = Path(self.path_for(key, *side))
-        return write_table_atomically(table, path, self.row_group_rows, self.kura_version)
+        return write_table_atomically(table, path, self.row_group_rows, self.kura_version,
+                                      self.private)
 
 
 class WriteParquetGroups(beam.PTransform):

@@ -5,8 +5,9 @@ The core is plain: `validate_shard(table, bounds)` takes a pyarrow Table (or
 knows Beam; the curation graph calls it on each shard after the writer renames it into place.
 
 What great-expectations cannot compute, we derive first, as extra columns of the frame it sees
-(see schemas/expectations.py): a residual-PII count per row from a regex backstop that is
-independent of presidio, a duplicate marker per row, and whether char_count matches the text.
+(see schemas/expectations.py): a residual-PII count per row from the same definitions the PII
+stage scrubs with (transforms/residual.py), a duplicate marker per row, and whether char_count
+matches the text.
 Each is a per-row value, so a failure points at rows and doc_ids without quoting any text.
 
 No text leaves this module: great-expectations' results carry the unexpected values themselves
@@ -44,7 +45,7 @@ from schemas.expectations import (
     suite_definition,
 )
 from schemas.records import DOCUMENT_SCHEMA
-from transforms.checkdigits import is_valid_luhn, is_valid_my_number
+from transforms.residual import RESIDUAL_PREFILTER, residual_pii_counts
 
 log = logging.getLogger(__name__)
 
@@ -52,132 +53,19 @@ log = logging.getLogger(__name__)
 # enough for a report line and an attestation.
 MAX_REPORTED_ROWS = 20
 
-# --- the residual-PII regex backstop ------------------------------------------------------------
+# --- the residual-PII backstop -----------------------------------------------------------------
 #
-# Shards hold stored text, whose digits are already ASCII. Regexes find candidates; check digits
-# decide My Numbers and cards (about one random 12-digit string in ten passes the My Number check,
-# one 13-19-digit string in ten the Luhn check), and digit counts decide phones. Two rules keep the
-# false positives of technical text down (man pages, hex dumps, tables of numbers):
-# - a match must be a whole number: not preceded by a digit, an ASCII letter or "digit-separator",
-#   nor followed by a digit or "separator-digit" ("1234-5678-9012-3456" is one number); this uses
-#   digit/ASCII look-arounds, never \b (kana and kanji are word characters, so \b does not fire
-#   between them and digits);
-# - grouped forms must group the way these numbers are written, with one separator throughout
-#   (4-4-4 My Number; 4-4-4-4 or 4-6-5 cards; area-exchange-subscriber phones), so columns of
-#   unrelated numbers do not read as one.
-# Every pattern starts with a digit, "+", "(" or "@", so `re` skips to candidates in C instead of
-# trying the look-behinds at every character (7-40x faster on the man-page corpus).
-
-# What the PII stage writes instead of a value: a typed placeholder (<PHONE_NUMBER>) or a keyed
-# pseudonym (<PERSON_3f9a2c>). Masked first, so a hex pseudonym can never read as a number.
-_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?:[_:#-][0-9A-Za-z+/=]{1,128})?>")
-_MASK = "\u25a0"  # ■: neither a digit, a separator nor an e-mail character
-
-_AFTER_NO_NUMBER = r"(?![0-9])(?![ -][0-9])"
-
-_MY_NUMBER = re.compile(r"[0-9][0-9]{3}(?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4}" + _AFTER_NO_NUMBER)
-
-# Cards start with a network's first digit (2 and 5 Mastercard, 3 Amex/JCB/Diners, 4 Visa,
-# 6 Discover/UnionPay): 13-19 digits in one run, 4-4-4-4(-3), or Amex/Diners' 4-6-5 / 4-6-4.
-_CARD = re.compile(
-    r"[2-6](?:[0-9]{12,18}"
-    r"|[0-9]{3}(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{4}(?:(?P=s)[0-9]{3})?"
-    r"|[0-9]{3}(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5})" + _AFTER_NO_NUMBER
-)
-
-# Japanese phones: a trunk 0 or +81, then area, exchange and subscriber groups: "03-1234-5678",
-# "090 1234 5678", "03-12345678", "(03)1234-5678", "03(1234)5678", "+81-90-1234-5678",
-# "+81 (0)3 1234 5678". Unseparated, only forms that cannot be another kind of number's shape
-# as easily: mobile and IP (0[5-9]0 + 8 digits), toll-free 0120 / 0800, and +81.
-_PHONE = re.compile(
-    r"(?:0(?:"
-    r"[0-9]{1,4}(?P<s>[ -])[0-9]{1,4}(?P=s)[0-9]{3,4}"
-    r"|[0-9]{1,4}-[0-9]{6,8}"
-    r"|[0-9]{1,4}\([0-9]{1,4}\)[0-9]{4}"
-    r"|[5-9]0[0-9]{8}|120[0-9]{6}|800[0-9]{7})"
-    r"|\+81(?:[ -]?(?:\(0\)[ -]?)?[0-9]{1,4}(?P<t>[ -])[0-9]{1,4}(?P=t)[0-9]{3,4}|[1-9][0-9]{8,9})"
-    r"|\(0[0-9]{1,4}\) ?[0-9]{1,4}-[0-9]{4}"
-    r")(?![0-9])(?!-[0-9])"
-)
-
-# Counted by their "@": the local part is only checked to exist (one allowed character before
-# the "@"), which lets the scan start at each "@" instead of at every ASCII letter.
-_EMAIL = re.compile(
-    r"@(?<=[A-Za-z0-9._%+-]@)"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,24}"
-    r"(?![A-Za-z0-9-])"
-)
-
-
-def _digits(match: str) -> str:
-    return "".join(ch for ch in match if "0" <= ch <= "9")
-
-
-def _starts_a_number(text: str, start: int) -> bool:
-    """Whether a match at `start` is the start of a number rather than the middle of one (or of
-    an identifier such as "A0312345678")."""
-    if start == 0:
-        return True
-    before = text[start - 1]
-    if before.isascii() and (before.isalnum() or before == "+"):
-        return False
-    return not (before in " -" and start >= 2 and "0" <= text[start - 2] <= "9")
-
-
-def _is_japanese_phone(match: str) -> bool:
-    digits = _digits(match)
-    if match.startswith("+81"):
-        digits = digits[2:]
-        digits = digits if digits.startswith("0") else "0" + digits
-    # National numbers are 10 digits (fixed lines, 0120) or 11 (mobile, 050 IP, 0800); a second
-    # 0 would be an international prefix, not an area code.
-    return len(digits) in (10, 11) and digits[0] == "0" and digits[1] != "0"
-
-
-def _count(pattern: re.Pattern[str], text: str, valid) -> int:
-    return sum(
-        1
-        for m in pattern.finditer(text)
-        if _starts_a_number(text, m.start()) and valid(m.group())
-    )
-
-
-# Every digit form above holds at least 10 digits with at most two separator characters between
-# neighbours ("+81 (0)3": "81", " (", "0", ")", "3"). Arrow's RE2 tests that for a whole column in
-# C++, so only the few rows that pass (78 of 1,784 man pages) go through the Python scan.
-_DIGIT_PII_PREFILTER = r"[0-9](?:[ ()\-]{0,2}[0-9]){9}"
-_DIGIT_GATE = re.compile(_DIGIT_PII_PREFILTER)
+# One definition with the scrubber (transforms/residual.py): the backstop counts exactly what the
+# per-document gate would have scrubbed or quarantined, so on the pipeline's output it passes.
 
 
 def may_hold_pii(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Per row, whether `residual_pii_counts` could find anything: a vectorized superset test."""
-    digits = pc.match_substring_regex(texts, _DIGIT_PII_PREFILTER)
-    at_sign = pc.match_substring(texts, "@")
-    return pc.fill_null(pc.or_(digits, at_sign), False)
+    """Per row, whether `residual_pii_counts` could find anything: a vectorized superset test.
 
-
-def mask_placeholders(text: str) -> str:
-    """`text` with the PII stage's placeholders and pseudonyms replaced by one mask character."""
-    return _PLACEHOLDER.sub(_MASK, text) if "<" in text else text
-
-
-def residual_pii_counts(text: str) -> dict[str, int]:
-    """How many PII-shaped strings of each RESIDUAL_PII_TYPES kind `text` still holds.
-
-    Counts only, by design: the matched strings never leave this function.
+    Arrow's RE2 tests a whole column in C++, so only the few rows that pass (under 5% of man
+    pages) go through the Python definitions.
     """
-    text = mask_placeholders(text)
-    counts = dict.fromkeys(RESIDUAL_PII_TYPES, 0)
-    if "@" in text:
-        counts["email"] = sum(1 for _ in _EMAIL.finditer(text))
-    if not _DIGIT_GATE.search(text):
-        return counts
-    counts["my_number"] = _count(_MY_NUMBER, text, lambda m: is_valid_my_number(_digits(m)))
-    counts["card"] = _count(_CARD, text, lambda m: is_valid_luhn(_digits(m)))
-    counts["phone"] = _count(_PHONE, text, _is_japanese_phone)
-    return counts
+    return pc.fill_null(pc.match_substring_regex(texts, RESIDUAL_PREFILTER), False)
 
 
 # --- duplicates ---------------------------------------------------------------------------------

@@ -11,12 +11,8 @@ import random
 from dataclasses import dataclass
 
 from faker import Faker
-
-from transforms.checkdigits import (
-    corporate_number_check_digit,
-    luhn_check_digit,
-    my_number_check_digit,
-)
+from stdnum import luhn
+from stdnum.jp import cn, in_
 
 # The kinds a planted value is filed under (DemoCorpus.pii_by_kind keys).
 PII_KINDS: tuple[str, ...] = (
@@ -159,7 +155,7 @@ class PiiFactory:
 
     def my_number(self) -> str:
         base = str(self._rng.randrange(1, 10)) + self._digits(10)
-        digits = base + my_number_check_digit(base)
+        digits = base + in_.calc_check_digit(base)
         style = self._rng.random()
         if style < 0.4:
             return digits
@@ -169,7 +165,7 @@ class PiiFactory:
 
     def corporate_number(self) -> str:
         base = self._digits(12)
-        return corporate_number_check_digit(base) + base
+        return cn.calc_check_digit(base) + base
 
     def bank_account(self) -> tuple[str, str, str, str]:
         """(bank, branch, account type, 7-digit account number)."""
@@ -181,7 +177,7 @@ class PiiFactory:
         prefixes, length = self._rng.choice(_CARD_PREFIXES)
         prefix = self._rng.choice(prefixes)
         base = prefix + self._digits(length - 1 - len(prefix))
-        digits = base + luhn_check_digit(base)
+        digits = base + luhn.calc_check_digit(base)
         sep = self._rng.choice(("-", " ", ""))
         if length == 15:
             return sep.join((digits[:4], digits[4:10], digits[10:]))

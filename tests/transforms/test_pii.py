@@ -12,10 +12,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.jp import in_
 
 from schemas.pii import PiiConfig
 from schemas.records import Document, Reject
-from transforms.checkdigits import my_number_check_digit
 from transforms.pii import PiiConfigError, PiiStep, build_engine, read_secret, scrub
 from transforms.pii_nlp import MecabTokenizer
 from transforms.steps import ApplyStep
@@ -184,7 +184,7 @@ def test_document_without_tokens_still_gets_structured_identifiers_scrubbed(
        sep=st.sampled_from(["", " "]))
 def test_any_valid_my_number_with_context_is_scrubbed(placeholder_step, tokenize, base, label,
                                                       sep) -> None:
-    digits = str(base) + my_number_check_digit(str(base))
+    digits = str(base) + in_.calc_check_digit(str(base))
     value = sep.join((digits[:4], digits[4:8], digits[8:])) if sep else digits
     text = f"{label}：{value}です。"
     out = placeholder_step(_doc(text, tokenize(text)))

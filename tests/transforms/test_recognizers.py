@@ -11,9 +11,9 @@ from itertools import pairwise
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.jp import cn
 
 from schemas.pii import PiiConfig
-from transforms.checkdigits import corporate_number_check_digit
 from transforms.normalize import pii_view
 from transforms.pii import build_engine, find_pii
 from transforms.pii_nlp import MecabTokenizer
@@ -28,7 +28,7 @@ from transforms.recognizers.name_context import (
     spaced_labels,
 )
 from transforms.recognizers.person_words import NameLists
-from transforms.recognizers.phone import is_plausible_jp_phone
+from transforms.recognizers.phone import is_jp_phone
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def detect():
 
 
 MY_NUMBER = "123456789018"  # check digit 8 is valid
-CORPORATE = corporate_number_check_digit("700110005901") + "700110005901"
+CORPORATE = cn.calc_check_digit("700110005901") + "700110005901"
 VISA = "411111111111" + "1111"
 
 POSITIVES = [
@@ -201,8 +201,9 @@ def test_reading_span_stops_at_the_bracket_and_the_honorific_stays_out(detect) -
      ("+81-90-1234-5678", True), ("+81 (0)3 1234 5678", True), ("00-1234-5678", False),
      ("090-1234-567", False), ("1234-5678", False)],
 )
-def test_phone_plausibility(value: str, plausible: bool) -> None:
-    assert is_plausible_jp_phone(value) is plausible
+def test_phone_validity_is_phonenumbers_reading_of_a_japanese_number(value: str,
+                                                                     plausible: bool) -> None:
+    assert is_jp_phone(value) is plausible
 
 
 # --- name_context: the character-level name rules as plain functions ------------------------

@@ -6,7 +6,8 @@ it an invoice registration number (適格請求書発行事業者登録番号), 
 
 from __future__ import annotations
 
-from transforms.checkdigits import is_valid_corporate_number
+from stdnum.jp import cn
+
 from transforms.recognizers.base import NUM_END, NUM_START, JaPatternRecognizer, digits_of
 
 
@@ -22,6 +23,6 @@ class JaCorporateNumberRecognizer(JaPatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = digits_of(pattern_text)
-        if len(set(digits)) == 1 or not is_valid_corporate_number(digits):
+        if len(set(digits)) == 1 or not cn.is_valid(digits):
             return False
         return None

@@ -14,13 +14,18 @@ name after a name label):
 - introducing oneself (〜の林 零です, 山田と申します).
 And a bracketed kana reading right after any name found is a PERSON too (`reading_spans`).
 
+Foreign names written in katakana (ジョン・スミス) have no list to check against: they are taken
+from the same places, with UniDic's person-name tags as the evidence where the place alone is
+weak (`foreign_name_spans`): katakana joined by a middle dot is as often a technical term.
+
 Everything runs on the PII view (full-width brackets, colons and spaces are ASCII there).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from transforms.recognizers.person_words import (
@@ -29,7 +34,9 @@ from transforms.recognizers.person_words import (
     LIST_LABELS,
     NAME_LABELS,
     NOT_NAME_ENDINGS,
+    NOT_SURNAME_PREFIXES,
     ORGANISATION_WORDS,
+    PERSON_LABELS,
     READING_LABELS,
     SPACED_NAME_LABELS,
     TITLES,
@@ -41,15 +48,30 @@ Span = tuple[int, int, float]
 KNOWN, PLAUSIBLE, LONE = 3, 2, 1  # the given name is listed / looks like one / is absent
 _MAX_NAME_CHARS = 12  # surname, one space and given name
 _MAX_SURNAME_CHARS = 6  # katakana surnames run long (ワタナベ, ヤマザキ)
+_MAX_KANA_NAME_CHARS = 10
 # Characters after which a name may start although they are kanji: departments (法務部山田様).
 _DEPARTMENT_ENDINGS = frozenset("部課室係班局社店所")
 _TITLES_AFTER = TITLES - {"代表", "担当", "監督", "選手"}
+# Particles after which a word starts (営業部の原部長).
+_PARTICLES = frozenset("のはがとにもへや")
+# Function words a hiragana "given name" after a surname would really be (山田から, 佐藤など).
+_KANA_FUNCTION_WORDS = frozenset({
+    "から", "まで", "より", "には", "とは", "では", "にも", "とも", "など", "のみ", "だけ", "ほど",
+    "へと", "さえ", "でも", "こそ", "しか", "たち", "ども", "ごと", "ずつ", "なし", "あり", "ほか",
+    "への", "との", "での", "からの", "までの", "よりも", "などの",
+})  # fmt: skip
 # An honorific or title that is really the start of another word: 様子, 氏名, 君主, 殿下.
 _NOT_HONORIFIC_AFTER = "々子式態名族主臨下堂"
 _HONORIFIC_AT = re.compile(
     "(?:" + "|".join(sorted({*HONORIFICS, *_TITLES_AFTER}, key=len, reverse=True)) + ")"
     + f"(?![{_NOT_HONORIFIC_AFTER}])"
 )
+# Titles that end in another title (本部長, 副社長, 支店長): offsets of the shorter ones.
+_INNER_TITLES = {
+    title: tuple(len(title) - len(inner) for inner in _TITLES_AFTER
+                 if inner != title and title.endswith(inner))
+    for title in _TITLES_AFTER
+}
 _HONORIFIC_AT_END = re.compile(
     "(?:" + "|".join(sorted({*HONORIFICS, *_TITLES_AFTER}, key=len, reverse=True)) + ")$"
 )
@@ -63,6 +85,7 @@ _COLON = re.compile(":")
 _NAME_LABELS = tuple(sorted(set(NAME_LABELS), key=len, reverse=True))
 _LIST_LABELS = tuple(sorted(LIST_LABELS, key=len, reverse=True))
 _LONGEST_LABEL = max(map(len, (*_NAME_LABELS, *_LIST_LABELS)))
+_MAX_QUALIFIER = 8  # "(漢字)", "(正)", "(ふりがな)"
 _LIST_SEPARATOR = re.compile("[、,/]")
 _KANA_WORD = r"[\u30a1-\u30fa\u30fc]{1,10}|[\u3041-\u3096\u30fc]{1,10}"
 _KANA_PAIR = re.compile(r"(?:[\u30a1-\u30fa\u30fc]{2,10} [\u30a1-\u30fa\u30fc]{1,10}"
@@ -79,11 +102,28 @@ _INTRODUCTION = re.compile(r"と申します|です|でございます")
 _PARTY = re.compile(r"\(以下 ?[「『\"]")
 # A name credited with its mail address: 山田 太郎 <taro@example.jp>.
 _MAILBOX_AFTER = re.compile(r" ?[<(][A-Za-z0-9._%+-]+@")
+# The same, as a cheap test for a whole document (starts with a literal class: fast to scan).
+_MAILBOX = re.compile(r"[<(][A-Za-z0-9._%+-]+@")
+# A katakana word, a middle dot (or "=", ジャン=ポール) and another: where a foreign name may be.
+# Only the joint is searched; the words around it are read by hand (a pattern over whole
+# katakana runs backtracks through every run of a long document).
+_FOREIGN_JOINT = re.compile(r"[\u30a1-\u30fa\u30fc][・=][\u30a1-\u30fa]")
+_MAX_FOREIGN_CHARS = 30
 _LINE = re.compile(r"^[ \t]*(?P<name>\S{1,8} \S{1,8})[ \t]*$", re.MULTILINE)
+_KANJI_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々"
+_KANJI_PAIR = re.compile(rf"[{_KANJI_CLASS}]{{1,4}} [{_KANJI_CLASS}]{{1,4}}")
+_SOLID_LINE = re.compile(rf"^[ \t]*(?P<name>[{_KANJI_CLASS}]{{3,6}})[ \t]*$", re.MULTILINE)
+_NAME_CLASS = _KANJI_CLASS + "\u3041-\u3096\u30a1-\u30fa\u30fc"
+_WORD_PAIR_LINE = re.compile(
+    rf"^[ \t]*[{_NAME_CLASS}]{{1,8}} [{_NAME_CLASS}]{{1,8}}[ \t]*$", re.MULTILINE
+)
 
 
 def _is_kanji(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch in "々〆ヶ"
+    # The compatibility block and the supplementary planes hold kanji of real names that NFC
+    # keeps (山﨑 U+FA11, 𠮷野 U+20BB7).
+    return ("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch in "々〆ヶ"
+            or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f")
 
 
 def _is_katakana(ch: str) -> bool:
@@ -123,14 +163,17 @@ class NameGuess:
         return (self.strength >= 3 or self.spaced, length)
 
 
-def _given_quality(given: str, surname: str, spaced: bool, lists: NameLists) -> int | None:
+def _given_quality(given: str, surname: str, spaced: bool, lists: NameLists,
+                   kana_given: bool = False) -> int | None:
     if not given:
         return LONE
     if len(given) > 8 or given in ORGANISATION_WORDS or given in TITLES or given in HONORIFICS:
         return None
     if given[-1] in NOT_NAME_ENDINGS or _HONORIFIC_AT_END.search(given):
         return None  # 営業部, 和也様: a department, or a name with its honorific
-    if any(_is_hiragana(ch) for ch in given) and not spaced:
+    if any(_is_hiragana(ch) for ch in given) and not spaced and not (
+            kana_given and all(map(_is_hiragana, given)) and lists.is_given_name(given)
+            and given not in _KANA_FUNCTION_WORDS):
         return None  # 山田より, 佐藤から: a particle, not a hiragana given name
     if lists.is_given_name(given):
         return KNOWN
@@ -147,13 +190,30 @@ def _surname_ok(surname: str, lists: NameLists) -> bool:
     return all(map(_is_kanji, surname)) or all(map(_is_katakana, surname))
 
 
-def parse_name(candidate: str, lists: NameLists) -> NameGuess | None:
-    """Read `candidate` as surname + optional space + given name; None if it is not a name."""
+def parse_name(candidate: str, lists: NameLists, kana_given: bool = False) -> NameGuess | None:
+    """Read `candidate` as surname + optional space + given name; None if it is not a name.
+
+    `kana_given` admits a listed hiragana given name right after the surname (田畑ひさの), for
+    places where nothing but the name can follow (before a mailbox): elsewhere 山田より is a
+    surname and a particle."""
     if not candidate or candidate[0] == " " or candidate[-1] == " ":
         return None
     if " " in candidate:
         surname, _, given = candidate.partition(" ")
-        if " " in given or not _surname_ok(surname, lists):
+        if " " in given:
+            return None
+        if not _surname_ok(surname, lists):
+            # Two-kana surnames (ハラ, トダ) are words too often to stand alone; before a space
+            # and a listed katakana given name they are the name's first half.
+            if not (all(map(_is_katakana, surname)) and all(map(_is_katakana, given))
+                    and len(given) >= 2 and lists.is_given_name(given)):
+                return None
+            if surname in lists.short_kana_surnames:
+                return NameGuess(len(surname), KNOWN, True)
+            # Katakana surnames are listed by their usual reading only (白石 as シライシ is
+            # not): before a space and a listed katakana given name, any katakana word will do.
+            if 2 <= len(surname) <= _MAX_SURNAME_CHARS:
+                return NameGuess(len(surname), PLAUSIBLE, True)
             return None
         quality = _given_quality(given, surname, True, lists)
         return None if quality is None else NameGuess(len(surname), quality, True)
@@ -162,7 +222,7 @@ def parse_name(candidate: str, lists: NameLists) -> NameGuess | None:
         surname = candidate[:cut]
         if not _surname_ok(surname, lists):
             continue
-        quality = _given_quality(candidate[cut:], surname, False, lists)
+        quality = _given_quality(candidate[cut:], surname, False, lists, kana_given)
         if quality is None:
             continue
         guess = NameGuess(cut, quality, False)
@@ -197,7 +257,8 @@ def _after_company_form(text: str, p: int) -> bool:
     return text[max(0, p - 6) : p].rstrip().endswith(COMPANY_FORMS)
 
 
-def name_before(text: str, h: int, lists: NameLists) -> tuple[int, int, NameGuess] | None:
+def name_before(text: str, h: int, lists: NameLists,
+                kana_given: bool = False) -> tuple[int, int, NameGuess] | None:
     """The best name ending at h (or at h - 1 before a space): (start, end, guess)."""
     end = h - 1 if h > 0 and text[h - 1] == " " else h
     start, spaces = end, 0
@@ -214,7 +275,7 @@ def name_before(text: str, h: int, lists: NameLists) -> tuple[int, int, NameGues
     for p in range(start, end):
         if text[p] == " " or not _starts_name(text, p) or _after_company_form(text, p):
             continue
-        guess = parse_name(text[p:end], lists)
+        guess = parse_name(text[p:end], lists, kana_given)
         if guess is not None and (best is None or
                                   guess.rank(end - p) > best[2].rank(best[1] - best[0])):
             best = (p, end, guess)
@@ -246,7 +307,15 @@ def name_after(text: str, q: int, lists: NameLists) -> tuple[int, int, NameGuess
 
 def _honorific_names(text: str, lists: NameLists) -> Iterable[Span]:
     for match in _HONORIFIC_AT.finditer(text):
-        found = name_before(text, match.start(), lists)
+        # A particle does not take an honorific, so a listed hiragana given name may stand
+        # before one (山口あすか係長); `_given_quality` still refuses 山田からさん.
+        found = name_before(text, match.start(), lists, kana_given=True)
+        for inner in _INNER_TITLES.get(match.group(), ()):
+            # 橋本部長 scans as 橋 + 本部長: read it as 橋本 + 部長 as well, keep the better.
+            other = name_before(text, match.start() + inner, lists, kana_given=True)
+            if other is not None and (found is None or other[2].rank(other[1] - other[0])
+                                      > found[2].rank(found[1] - found[0])):
+                found = other
         if found is None:
             continue
         start, end, guess = found
@@ -254,9 +323,34 @@ def _honorific_names(text: str, lists: NameLists) -> Iterable[Span]:
             yield start, end, 0.85
         elif guess.quality == PLAUSIBLE:
             yield start, end, 0.6 if guess.short_surname else 0.75
-        elif match.group() in ("様", "さん", "氏") and (start == 0 or
-                                                       not _is_name_char(text[start - 1])):
-            yield start, end, 0.6  # 林様: a one-kanji surname, standing alone
+        elif _stands_alone(text, start, match.group()) and \
+                text[start:end] not in NOT_SURNAME_PREFIXES:
+            yield start, end, 0.6  # 林様, 森係長: a one-kanji surname, standing alone
+
+
+def _stands_alone(text: str, start: int, honorific: str) -> bool:
+    """Whether a one-kanji surname before `honorific` starts a word: after a non-name
+    character, or (before a job title, which ordinary words do not take) after a particle."""
+    if start == 0 or not _is_name_char(text[start - 1]):
+        return honorific in ("様", "さん", "氏") or honorific in _TITLES_AFTER
+    return honorific in _TITLES_AFTER and text[start - 1] in _PARTICLES
+
+
+def katakana_name_end(text: str, q: int, lists: NameLists) -> int | None:
+    """End of an unspaced katakana full name starting at q (カンノアキサ): a run of katakana
+    whose last two to four characters are a listed given name and whose first two to five
+    (the surname, listed or not: the lists know one reading per surname) come before it."""
+    end = q
+    while end < len(text) and _is_katakana(text[end]) and end - q <= _MAX_KANA_NAME_CHARS:
+        end += 1
+    if end - q > _MAX_KANA_NAME_CHARS or (end < len(text) and _is_name_char(text[end])):
+        return None
+    for given_chars in range(4, 1, -1):
+        surname_chars = end - q - given_chars
+        if 2 <= surname_chars <= _MAX_SURNAME_CHARS - 1 and \
+                text[end - given_chars : end] in lists.given_names and text[q] != "ー":
+            return end
+    return None
 
 
 def _label_score(guess: NameGuess) -> float | None:
@@ -271,7 +365,11 @@ def labels_before_colons(text: str, labels: tuple[str, ...]) -> Iterator[tuple[s
     """(label, where its value starts) for each "label :" in `text`; `labels` longest first."""
     for match in _COLON.finditer(text):
         colon = match.start()
-        head = text[max(0, colon - _LONGEST_LABEL - 1) : colon].rstrip(" ")
+        head = text[max(0, colon - _LONGEST_LABEL - _MAX_QUALIFIER - 1) : colon].rstrip(" ")
+        if not head.endswith(labels) and head.endswith(")"):
+            # A qualified label (氏名（漢字）：, 担当者（正）：) labels the same value.
+            opening = head.rfind("(", len(head) - _MAX_QUALIFIER)
+            head = head[:opening].rstrip(" ") if opening > 0 else head
         if head.endswith(labels):
             label = next(label for label in labels if head.endswith(label))
             value = match.end()
@@ -316,6 +414,13 @@ def _labelled_names(text: str, lists: NameLists) -> Iterable[Span]:
         kana = kana_rx.match(text, q)
         if kana is not None and _ends_name(text, kana.end()):
             yield q, kana.end(), 0.75
+        elif label in PERSON_LABELS and (pair := _KANJI_PAIR.match(text, q)) is not None \
+                and _ends_name(text, pair.end()):
+            # 氏名：小谷 果美: two kanji words after a label that only a person takes are a
+            # surname and a given name, whether or not the lists know the surname.
+            yield q, pair.end(), 0.75
+        elif (end := katakana_name_end(text, q, lists)) is not None:
+            yield q, end, 0.6
 
 
 def _listed_names(text: str, lists: NameLists) -> Iterable[Span]:
@@ -360,14 +465,49 @@ def _introduced_names(text: str, lists: NameLists) -> Iterable[Span]:
             yield start, end, 0.75
 
 
+def _kana_name_before(text: str, h: int, lists: NameLists) -> tuple[int, int] | None:
+    """An unspaced katakana full name ending at h (or before a space at h - 1)."""
+    end = h - 1 if h > 0 and text[h - 1] == " " else h
+    start = end
+    while start > 0 and _is_katakana(text[start - 1]) and end - start <= _MAX_KANA_NAME_CHARS:
+        start -= 1
+    if start == end or (start > 0 and _is_name_char(text[start - 1])):
+        return None
+    return (start, end) if katakana_name_end(text, start, lists) == end else None
+
+
+def has_mailbox(text: str) -> bool:
+    """Whether `text` holds a bracketed mail address right after kana or kanji, where a name
+    may be credited (most are after Latin names, which this recognizer does not read)."""
+    for match in _MAILBOX.finditer(text):
+        before = match.start() - 1
+        if before > 0 and text[before] == " ":
+            before -= 1
+        if before >= 0 and _is_name_char(text[before]):
+            return True
+    return False
+
+
 def _credited_names(text: str, lists: NameLists) -> Iterable[Span]:
     for match in _MAILBOX_AFTER.finditer(text):
-        found = name_before(text, match.start(), lists)
-        if found is not None and (score := _label_score(found[2])) is not None:
-            yield found[0], found[1], score
+        found = name_before(text, match.start(), lists, kana_given=True)
+        if found is None:
+            kana = _kana_name_before(text, match.start(), lists)
+            if kana is not None:
+                yield kana[0], kana[1], 0.6
+            continue
+        start, end, guess = found
+        score = _label_score(guess)
+        if score is None and guess.quality != LONE and \
+                (start == 0 or not _is_name_char(text[start - 1])):
+            # 辻美見 <…>: a one-kanji surname without a space, but the whole run of name
+            # characters before a mailbox is the credit, so the given name is not left alone.
+            score = 0.6
+        if score is not None:
+            yield start, end, score
 
 
-def _line_names(text: str, lists: NameLists) -> Iterable[Span]:
+def _line_names(text: str, lists: NameLists, tagged: Sequence[int] = ()) -> Iterable[Span]:
     for match in _LINE.finditer(text):
         guess = parse_name(match.group("name"), lists)
         if guess is None or guess.quality == LONE:
@@ -376,14 +516,132 @@ def _line_names(text: str, lists: NameLists) -> Iterable[Span]:
             yield match.start("name"), match.end("name"), 0.75
         elif not guess.short_surname:
             yield match.start("name"), match.end("name"), 0.6
+    for match in _SOLID_LINE.finditer(text):
+        # Without a space a line of kanji is as often a heading (日本語訳, 関連項目): the given
+        # name must be listed, or UniDic must have tagged the line's first word as a name.
+        guess = parse_name(match.group("name"), lists)
+        if guess is None or guess.quality == LONE or guess.short_surname:
+            continue
+        start = match.start("name")
+        if guess.quality == KNOWN or _tagged_within(tagged, start, start + 1):
+            yield start, match.end("name"), 0.75
 
 
-def context_name_spans(text: str, lists: NameLists) -> list[Span]:
-    """Names found from their position: honorific, label, list, party definition, own line."""
+def has_name_line(text: str) -> bool:
+    """Whether a line of `text` is two kana or kanji words and nothing else (トダ カツユキ)."""
+    return _WORD_PAIR_LINE.search(text) is not None
+
+
+def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return line_start, len(text) if line_end < 0 else line_end
+
+
+def _foreign_candidate(text: str, joint: int) -> tuple[int, int] | None:
+    """The katakana words joined at `joint` (the dot's index), as (start, end)."""
+    start = joint
+    while start > 0 and _is_katakana(text[start - 1]) and joint - start < _MAX_FOREIGN_CHARS:
+        start -= 1
+    end = joint
+    while end < len(text) and end - start < _MAX_FOREIGN_CHARS and (
+        _is_katakana(text[end]) or (text[end] in "・=" and end + 1 < len(text)
+                                    and _is_katakana(text[end + 1]))
+    ):
+        end += 1
+    if text[start] == "ー":
+        return None
+    return start, end
+
+
+def _tagged_within(tagged: Sequence[int], start: int, end: int) -> int:
+    """How many person-name-tagged tokens start in [start, end)."""
+    return bisect_left(tagged, end) - bisect_left(tagged, start)
+
+
+def _foreign_place(text: str, start: int, end: int) -> str:
+    """Where the candidate stands: "honorific", "label" (a label whose value is a person),
+    "other label", "title", "list", "mailbox", "line", or "" (nowhere a name goes)."""
+    after = end + 1 if text[end : end + 1] == " " else end
+    honour = _HONORIFIC_AT.match(text, after)
+    if honour is not None:
+        return "honorific" if honour.group() in HONORIFICS else "title"
+    if text.startswith("と申します", end):
+        return "honorific"
+    if _MAILBOX_AFTER.match(text, end):
+        return "mailbox"
+    line_start, line_end = _line_bounds(text, start, end)
+    head = text[line_start:start].rstrip(" ")
+    if head.endswith(":"):
+        before_colon = head[:-1].rstrip(" ")
+        if before_colon.endswith(PERSON_LABELS):
+            return "label"
+        if before_colon.endswith(_NAME_LABELS):
+            return "other label"  # 連絡先, 担当, 宛先: as often a company or a team
+        if before_colon.endswith(_LIST_LABELS):
+            return "list"
+    if head.endswith(SPACED_NAME_LABELS):
+        return "other label"
+    if head.endswith(("、", ",", "/")) and \
+            next(labels_before_colons(head, _LIST_LABELS), None) is not None:
+        return "list"
+    if not head and not text[end:line_end].strip():
+        return "line"
+    return ""
+
+
+def _japanese_in_katakana(words: list[str], lists: NameLists) -> bool:
+    """ノムラ・ハル: a listed surname reading and a listed given name, joined by a dot."""
+    return len(words) == 2 and (words[0] in lists.surnames
+                                or words[0] in lists.short_kana_surnames) \
+        and len(words[1]) >= 2 and words[1] in lists.given_names
+
+
+def foreign_name_spans(text: str, tagged: Sequence[int],
+                       lists: NameLists | None = None) -> list[Span]:
+    """Foreign names in katakana joined by a dot (ジョン・スミス) where a name goes.
+
+    `tagged` holds the sorted start offsets of the tokens UniDic tagged as person names. An
+    honorific after the words is enough; a title, a list or a label that may name a company
+    needs one tagged word; a line of its own needs every word tagged (ファイル・システム alone
+    on a line is a heading).
+    """
+    spans: list[Span] = []
+    covered = 0
+    for joint in _FOREIGN_JOINT.finditer(text):
+        if joint.start() < covered:
+            continue
+        found = _foreign_candidate(text, joint.start() + 1)
+        if found is None:
+            continue
+        start, end = found
+        covered = end
+        words = re.split("[・=]", text[start:end])
+        place = _foreign_place(text, start, end)
+        if not place:
+            continue
+        n_tagged = _tagged_within(tagged, start, end)
+        if place in ("honorific", "label") or (
+                lists is not None and _japanese_in_katakana(words, lists)):
+            ok = True
+        else:
+            # Family names are often words too (テイラー, ホワイト; UniDic tags リスト as Liszt):
+            # the given name, first, must be tagged, and in a longer run a second word too.
+            ok = _tagged_within(tagged, start, start + 1) > 0 and (
+                n_tagged >= 2 or len(words) == 2)
+        if ok:
+            spans.append((start, end, 0.85 if n_tagged else 0.75))
+    return spans
+
+
+def context_name_spans(text: str, lists: NameLists, tagged: Sequence[int] = ()) -> list[Span]:
+    """Names found from their position: honorific, label, list, party definition, own line.
+    `tagged`: sorted start offsets of the tokens UniDic tagged as person names."""
     spans: list[Span] = []
     for rule in (_honorific_names, _labelled_names, _listed_names, _party_names,
-                 _introduced_names, _credited_names, _line_names):
+                 _introduced_names, _credited_names):
         spans.extend(rule(text, lists))
+    spans.extend(_line_names(text, lists, tagged))
     return spans
 
 

@@ -25,13 +25,17 @@ from schemas.records import Token
 from transforms.analyze import TokenTable
 from transforms.recognizers.name_context import (
     context_name_spans,
+    foreign_name_spans,
     has_label,
+    has_mailbox,
+    has_name_line,
     merge_spans,
     reading_spans,
 )
 from transforms.recognizers.person_words import (
     COMPANY_FORMS,
     HONORIFICS,
+    NOT_NAME_ENDINGS,
     ORGANISATION_WORDS,
     TITLES,
     TITLES_BEFORE,
@@ -59,6 +63,25 @@ _LABEL_BEFORE = re.compile(
 _SURNAME_POS = "名詞,固有名詞,人名,姓"
 _GIVEN_POS = "名詞,固有名詞,人名,名"
 _MAX_NAME_TOKENS = 4
+# A name glued to the end of a municipality is the next part of an address (池田町笛舞).
+_PLACE_UNITS = frozenset("都道府県市区町村郡")
+_TITLE_AT_END = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")$")
+_BLOCK_AFTER = re.compile(r"\d{1,4}(?:丁目|番|-\d)|[一二三四五六七八九十]{1,3}丁目")
+# A one-kanji token after a given name that still belongs to it (橋本巧+馬) is never one of these:
+# they follow names as words of their own (田中一郎宅, 山田太郎等, 鈴木花子達).
+_NOT_NAME_TAILS = NOT_NAME_ENDINGS | frozenset("宅家邸等達ら方側分用氏様君殿")
+_MAX_TAIL_GIVEN_CHARS = 3
+# Kanji of a name MeCab broke into one-character pieces (古+高 before 和+禎): at most this many.
+_MAX_LOST_SURNAME_CHARS = 2
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff" \
+        or "\U00020000" <= ch <= "\U0003134f" or ch in "々〆ヶ"
+
+
+def _is_name_char(ch: str) -> bool:
+    return _is_kanji(ch) or "\u3041" <= ch <= "\u30fa" or ch == "ー"
 
 
 def _all_hiragana(value: str) -> bool:
@@ -93,7 +116,8 @@ class JaPersonRecognizer(EntityRecognizer):
         A token table that can answer "any POS containing X?" without building its Tokens
         (`pos_contains`) is asked that; otherwise the tokens are scanned.
         """
-        if _EVIDENCE.search(view) is not None or has_label(view):
+        if _EVIDENCE.search(view) is not None or has_label(view) or has_mailbox(view) \
+                or has_name_line(view):
             return True
         pos_contains = getattr(tokens, "pos_contains", None)
         if pos_contains is not None:
@@ -130,13 +154,17 @@ class JaPersonRecognizer(EntityRecognizer):
     def name_spans(self, text: str, tokens: Sequence[Token] | None) -> list[tuple[int, int, float]]:
         """(start, end, score) of each name and of the kana reading bracketed after it;
         honorifics stay outside the spans. Token rules and character rules, merged."""
-        spans = merge_spans([*self._token_spans(text, tokens or ()),
-                             *context_name_spans(text, self.lists)])
+        token_spans, tagged = self._token_spans(text, tokens or ())
+        spans = merge_spans([*token_spans,
+                             *context_name_spans(text, self.lists, tagged),
+                             *foreign_name_spans(text, tagged, self.lists)])
         readings = reading_spans(text, spans, self.lists)
         return merge_spans([*spans, *readings]) if readings else spans
 
-    def _token_spans(self, text: str, tokens: Sequence[Token]) -> list[tuple[int, int, float]]:
-        """Names from UniDic's tags and the name lists, anchored on evidence.
+    def _token_spans(self, text: str, tokens: Sequence[Token]
+                     ) -> tuple[list[tuple[int, int, float]], list[int]]:
+        """Names from UniDic's tags and the name lists, anchored on evidence; and the sorted
+        start offsets of the tokens tagged as person names (the character rules' evidence).
 
         Only tokens near evidence are examined (a person-name tag, an honorific or title after,
         a label such as 担当 before), found with C-level scans: walking every token of a long
@@ -153,9 +181,11 @@ class JaPersonRecognizer(EntityRecognizer):
             poss = list(map(_POS_OF, toks))
         n = len(toks)
         if not n:
-            return []
+            return [], []
         name_pos = {p for p in set(poss) if p.startswith(_PERSON_POS)}
-        anchors = set(compress(range(n), map(name_pos.__contains__, poss)))
+        tagged = list(compress(range(n), map(name_pos.__contains__, poss)))
+        tagged_starts = [int(starts[k]) for k in tagged]
+        anchors = set(tagged)
         for match in _HONOUR_AFTER.finditer(text):
             k = bisect_left(starts, match.start())
             if 0 < k < n and starts[k] == match.start():
@@ -184,9 +214,14 @@ class JaPersonRecognizer(EntityRecognizer):
             j, kinds = run
             score = self._score(text, toks, i, j, kinds)
             if score > 0:
-                spans.append((toks[i].start, toks[j - 1].end, score))
+                start = self._lost_surname_start(text, toks, i, j, kinds, covered)
+                end = toks[j - 1].end
+                title = _TITLE_AT_END.search(text, start, end)
+                if title is not None and title.start() > start:
+                    end = title.start()  # 川野部+長: UniDic glued the title to the surname
+                spans.append((start, end, score))
             covered = j
-        return spans
+        return spans, tagged_starts
 
     def _run(self, text: str, toks: Sequence[Token], i: int) -> tuple[int, list[str]] | None:
         """The name starting at token i: (end index, kinds of its parts), or None."""
@@ -213,6 +248,9 @@ class JaPersonRecognizer(EntityRecognizer):
                 if len(joined) <= 4 and joined in self.lists.given_names:
                     j += 1
                     continue
+                if self._given_name_tail(text, toks, j):
+                    j += 1
+                    break
             if kinds[-1].startswith("sei"):
                 k = self._given_name_end(text, toks, j)
                 if k > j:
@@ -225,6 +263,44 @@ class JaPersonRecognizer(EntityRecognizer):
     @staticmethod
     def _surface(text: str, tok: Token) -> str:
         return text[tok.start : tok.end]
+
+    @staticmethod
+    def _given_name_tail(text: str, toks: Sequence[Token], j: int) -> bool:
+        """Whether token j is the last kanji of a given name UniDic tagged in part (橋本巧+馬):
+        one kanji, no space before it, a short given name with it, and nothing after it that
+        could continue a word (the end, a space, a bracket, punctuation)."""
+        tok, prev = toks[j], toks[j - 1]
+        surface = text[tok.start : tok.end]
+        if len(surface) != 1 or not _is_kanji(surface) or surface in _NOT_NAME_TAILS:
+            return False
+        if prev.end != tok.start or tok.end - prev.start > _MAX_TAIL_GIVEN_CHARS:
+            return False
+        return tok.end == len(text) or not _is_name_char(text[tok.end])
+
+    def _lost_surname_start(self, text: str, toks: Sequence[Token], i: int, j: int,
+                            kinds: list[str], covered: int) -> int:
+        """Where a name really starts when MeCab broke an unlisted surname into one-kanji
+        pieces and tagged the given name as a whole name (古+高+和+禎 -> 和禎): the pieces
+        before it, when they start a line or follow punctuation, so no surname is left
+        behind next to a scrubbed given name."""
+        start = toks[i].start
+        name = text[start : toks[j - 1].end]
+        if len(name) > 3 or not all(map(_is_kanji, name)) or \
+                not ({"sei", "mei"} <= {k.rstrip("?") for k in kinds}):
+            return start
+        k = i
+        while k > covered and i - k < _MAX_LOST_SURNAME_CHARS:
+            piece = text[toks[k - 1].start : toks[k - 1].end]
+            if toks[k - 1].end != toks[k].start or len(piece) != 1 or not _is_kanji(piece) \
+                    or piece in NOT_NAME_ENDINGS:
+                break
+            k -= 1
+        if k == i:
+            return start
+        before = toks[k].start
+        if before > 0 and _is_name_char(text[before - 1]):
+            return start
+        return before
 
     def _given_name_end(self, text: str, tokens: Sequence[Token], j: int) -> int:
         """End (exclusive) of an untagged given name starting at token j, else j.
@@ -266,6 +342,8 @@ class JaPersonRecognizer(EntityRecognizer):
             after in ORGANISATION_WORDS
             or text[:start].endswith(COMPANY_FORMS)
             or _COMPANY_AFTER.match(text, end)
+            or text[start - 1 : start] in _PLACE_UNITS  # 浜松市西区寺沢: a town, not a person
+            or _BLOCK_AFTER.match(text, end)  # 上宇野令12番地: the town before a block number
         ):
             return 0.0
         tagged = {k for k in kinds if not k.endswith("?")}

@@ -7,8 +7,9 @@ surname / given-name lists of `japanese_personal_name_dataset`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice, product
 
 HONORIFICS = frozenset({"様", "さま", "さん", "氏", "殿", "君", "くん", "ちゃん", "先生"})
 TITLES = frozenset({
@@ -31,8 +32,17 @@ NAME_LABELS = (
     "来訪者", "面談者", "保証人", "患者名", "受講者", "講師", "問い合わせ先", "お問い合わせ先",
     "問合せ先", "連絡先", "宛先", "担当窓口", "カナ氏名", "氏名カナ", "氏名(カナ)",
 )  # fmt: skip
+# Labels whose value is a person, never a company or a team: enough to make katakana words
+# after them a name (氏名：ジョン・スミス; 連絡先：サポート・センター is not).
+PERSON_LABELS = (
+    "氏名", "名前", "お名前", "代表取締役", "取締役", "代表者", "担当者", "申請者", "契約者",
+    "署名", "記入者", "記録者", "書記", "司会", "議長", "報告者", "承認者", "確認者", "責任者",
+    "受付者", "対応者", "来訪者", "面談者", "保証人", "患者名", "受講者", "講師", "届出人",
+    "連絡者", "フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "氏名(カナ)",
+)  # fmt: skip
 # Labels that may stand before a name with only a space (振込先 … 口座名義 ヤマダ タロウ).
-SPACED_NAME_LABELS = ("口座名義人", "口座名義", "名義人", "代表取締役", "取締役", "担当者")
+SPACED_NAME_LABELS = ("口座名義人", "口座名義", "名義人", "名義", "代表取締役", "取締役", "担当者",
+                      "申請者", "フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "お名前", "氏名")
 # Labels after which one kana word is a name's reading (フリガナ：ヤマダタロウ).
 READING_LABELS = ("フリガナ", "ふりがな", "口座名義", "名義", "カナ氏名", "氏名カナ", "氏名(カナ)")
 # Labels that introduce a list of names (出席者：山田氏、佐藤、鈴木さん).
@@ -48,10 +58,35 @@ ORGANISATION_WORDS = frozenset({
     "組", "会", "社", "店", "園", "堂", "館", "寺", "神社", "酒造", "製菓", "商会", "企画",
     "システム", "ソリューションズ", "テクノロジー", "サービス", "工務店", "運送", "倉庫",
 })  # fmt: skip
+# One-kanji surnames that are far more often a prefix of the title after them (前社長, 新部長,
+# 各課長, 同氏, 本部長).
+NOT_SURNAME_PREFIXES = frozenset("前元新現同各全副総故旧次当本両歴初某諸貴御代兼亡先")
 # A given name never ends in these: they end departments, companies and places (営業部, 本店).
 NOT_NAME_ENDINGS = frozenset("部課室係班局社店所館院校庁省署会組屋堂園県市区町村府駅線")
 COMPANY_FORMS = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "（株）", "㈱",
                  "(有)", "（有）")
+
+
+# Variant kanji that official registers keep in names (髙橋, 山﨑, 渡邊, 齋藤): the dataset
+# spells most names one way, so each name is also known in every spelling of its group.
+KANJI_VARIANT_GROUPS = (
+    "高髙", "崎﨑嵜碕", "辺邊邉", "斎齋齊斉", "浜濵濱", "沢澤", "桜櫻", "徳德", "広廣", "島嶋嶌",
+    "槙槇", "曽曾", "富冨", "国國", "真眞", "恵惠", "瀬瀨", "淵渕", "吉𠮷", "条條",
+    "竜龍", "舘館", "蔵藏", "実實", "栄榮", "万萬", "寿壽", "礼禮", "郎郞",
+)  # fmt: skip
+_VARIANTS_OF = {ch: group for group in KANJI_VARIANT_GROUPS for ch in group}
+_MAX_SPELLINGS = 16  # a long name with a variant in every character is not worth 2^n entries
+
+
+def spellings(name: str) -> Iterator[str]:
+    """`name` in each variant spelling of its kanji (itself first)."""
+    choices = [_VARIANTS_OF.get(ch, ch) for ch in name]
+    for chars in islice(product(*choices), _MAX_SPELLINGS):
+        yield "".join(chars)
+
+
+def with_spellings(names: Iterable[str]) -> set[str]:
+    return {spelling for name in names for spelling in spellings(name)}
 
 
 def katakana(kana: str) -> str:
@@ -62,12 +97,14 @@ def katakana(kana: str) -> str:
 @dataclass(frozen=True)
 class NameLists:
     """Surnames (two characters or more, kanji and katakana), given names (kanji and katakana),
-    one-kanji surnames, and each kanji surname's usual reading in katakana."""
+    one-kanji surnames, each kanji surname's usual reading in katakana, and the two-kana
+    readings (ハラ, トダ) that are surnames only next to a known given name."""
 
     surnames: frozenset[str] = frozenset()
     given_names: frozenset[str] = frozenset()
     short_surnames: frozenset[str] = frozenset()
     surname_readings: Mapping[str, str] = field(default_factory=dict)
+    short_kana_surnames: frozenset[str] = frozenset()
 
     def is_surname(self, value: str) -> bool:
         return value in self.surnames or (len(value) == 1 and value in self.short_surnames)
@@ -83,6 +120,7 @@ def load_name_lists() -> NameLists:
     men, women, last_names = load_dataset(include_last_names=True)
     # One-character surnames (林, 森, 東) are ordinary words far more often than names.
     surnames = {name for name in last_names if len(name) >= 2}
+    surnames = with_spellings(surnames)
     surnames |= {katakana(entry["reading"]) for entry in last_names.values()
                  if len(entry.get("reading", "")) >= 3}
     given: set[str] = set()
@@ -90,11 +128,16 @@ def load_name_lists() -> NameLists:
         for reading, entry in names.items():
             if len(reading) >= 2:
                 given.add(katakana(reading))
-            given.update(entry.get("kanji", ()))
+            given.update(with_spellings(entry.get("kanji", ())))
+    readings = {spelling: katakana(entry["reading"]) for name, entry in last_names.items()
+                if entry.get("reading") for spelling in spellings(name)}
     return NameLists(
         surnames=frozenset(surnames),
         given_names=frozenset(given),
-        short_surnames=frozenset(name for name in last_names if len(name) == 1),
-        surname_readings={name: katakana(entry["reading"]) for name, entry in last_names.items()
-                          if entry.get("reading")},
+        short_surnames=frozenset(with_spellings(name for name in last_names if len(name) == 1)),
+        surname_readings=readings,
+        short_kana_surnames=frozenset(
+            reading for reading in (katakana(e.get("reading", "")) for e in last_names.values())
+            if len(reading) == 2
+        ),
     )
