@@ -170,8 +170,12 @@ def provenance_statement(
     summary: RunSummary, output_sha256: Mapping[str, str], facts: SigningFacts
 ) -> dict[str, Any]:
     """(B) for the run. `output_sha256` maps each written file's store path to its re-hashed
-    digest; every shard, reject and duplicate file becomes a subject."""
+    digest; every shard, reject and duplicate file becomes a subject, and so does any other file
+    in it (the run summary: a run with no output still has a subject, and its summary is signed)."""
     outputs = [*summary.shards, *summary.rejects, *summary.duplicates]
+    listed = {f.path for f in outputs}
+    outputs += [StoredFile(path=path, sha256=sha, rows=0, bytes=0)
+                for path, sha in sorted(output_sha256.items()) if path not in listed]
     dependencies = [
         ResourceDescriptor(
             uri=item.uri,

@@ -104,6 +104,7 @@ class CreatedRelease:
     left_out: tuple[tuple[str, str], ...]
     checkpoint_path: Path
     empty_corpora: tuple[tuple[str, str], ...] = ()  # (corpus, why it contributes nothing)
+    completed: bool = False  # an interrupted `release create` of this name, finished now
 
 
 def check_release_name(name: str) -> None:
@@ -362,8 +363,16 @@ def create_release(
         lines = tlog.read().lines
         recorded = release_record_index(lines, name)
         if recorded is not None:
-            raise CertifyError(f"release {name} is already certified at log line {recorded + 1} "
-                               f"(its file {existing} is missing); choose another name")
+            # Certified, but the command died before writing its file: complete it.
+            from lineage.repair import release_file_from_record
+
+            envelope = Envelope.from_json(lines[recorded])
+            release = release_file_from_record(lines, recorded, envelope,
+                                               json.loads(envelope.payload))
+            write_release_file(store_root, release)
+            checkpoint = tlog.checkpoints()[-1]
+            assert checkpoint.path is not None
+            return CreatedRelease(release, (), checkpoint.path, (), completed=True)
         latest = latest_residency(lines)
         runs = latest_run_counts(lines)
         wanted = _resolve_corpora(store_root, corpora, latest, runs)

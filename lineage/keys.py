@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from lineage.signing import KeyFileError, SigningKey, load_private_key, write_pr
 from schemas.manifest import Location
 from schemas.policy import (
     JAPAN_CLOUD_LOCATIONS,
+    SITE_ID_PATTERN,
     AllowedLocation,
     Certifier,
     KeyEntry,
@@ -109,6 +111,10 @@ def init_keys(
     """Create the root, site and certifier keys and policy v1 of a new store."""
     if policy_path(store_root).exists():
         raise KeyStoreError(f"{policy_path(store_root)} exists: this store already has keys")
+    # Checked before any key is made: a refused init leaves no orphan private key behind.
+    if not re.fullmatch(SITE_ID_PATTERN, site_id):
+        raise KeyStoreError(f"--site {site_id!r}: a site id is lower-case letters, digits and "
+                            "hyphens, starting with a letter or digit (e.g. jp-osaka-1)")
     if country not in ALLOWED_COUNTRIES:
         raise KeyStoreError(
             f"--country {country}: sites must be in {', '.join(ALLOWED_COUNTRIES)}"

@@ -25,7 +25,12 @@ from lineage.code import code_identity, file_sha256
 from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
-from schemas.predicates import IN_TOTO_PAYLOAD_TYPE, RESIDENCY_PREDICATE, SiteClaim
+from schemas.predicates import (
+    IN_TOTO_PAYLOAD_TYPE,
+    PROVENANCE_PREDICATE,
+    RESIDENCY_PREDICATE,
+    SiteClaim,
+)
 from schemas.run import RunSummary
 
 log = logging.getLogger(__name__)
@@ -111,6 +116,7 @@ def record_run(
     summary: RunSummary,
     validation_digests: dict[str, str] | None = None,
     validation_passed: dict[str, bool] | None = None,
+    also_attest: tuple[str, ...] = (),
 ) -> RecordedRun:
     """Sign and log a finished run.
 
@@ -118,13 +124,19 @@ def record_run(
     quarantined shard by its quarantine/ path) to the digest of its great-expectations result;
     `validation_passed` maps it to whether the suite passed. Both go into the shard's residency
     attestation (`validationDigest`, `validationPassed`); only a shard attested as passed can be
-    certified into a release.
+    certified into a release. `also_attest` names other files the run wrote (its summary),
+    store-relative, which the provenance covers too.
     """
     store_root = Path(store_root)
     validation = dict(validation_digests or {})
     verdicts = dict(validation_passed or {})
     _check_validation(summary, validation, verdicts)
     digests = rehash_outputs(store_root, summary)
+    for path in also_attest:
+        try:
+            digests[path] = file_sha256(store_root / path)
+        except OSError as exc:
+            raise RecordError(f"{path}: cannot read ({exc.strerror})") from None
 
     tlog = TransparencyLog(store_root)
     with tlog.lock:
@@ -189,3 +201,41 @@ def record_run(
         root_hash=result.checkpoint.checkpoint.root_hash,
         checkpoint_path=result.checkpoint.path,
     )
+
+
+def recorded_run(store_root: Path, run_id: str) -> RecordedRun | None:
+    """The records an earlier `record_run` of `run_id` placed in the log, or None if it placed
+    none: publishing a run again after a crash must not sign it twice."""
+    tlog = TransparencyLog(Path(store_root))
+    lines = tlog.read().lines
+    shards: list[RecordedShard] = []
+    provenance: tuple[int, str] | None = None
+    for index, line in enumerate(lines):
+        try:
+            envelope = Envelope.from_json(line)
+            statement = json.loads(envelope.payload)
+        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(statement, dict):
+            continue
+        predicate = statement.get("predicate") or {}
+        if statement.get("predicateType") == RESIDENCY_PREDICATE:
+            if (predicate.get("run") or {}).get("runId") == run_id:
+                for subject in statement.get("subject") or []:
+                    shards.append(RecordedShard(subject.get("name", ""),
+                                                (subject.get("digest") or {}).get("sha256", ""),
+                                                index, envelope.digest))
+        elif statement.get("predicateType") == PROVENANCE_PREDICATE:
+            metadata = (predicate.get("runDetails") or {}).get("metadata") or {}
+            if metadata.get("invocationId") == run_id:
+                provenance = (index, envelope.digest)
+    if provenance is None:
+        return None
+    checkpoints = tlog.checkpoints()
+    if not checkpoints or checkpoints[-1].path is None:
+        raise RecordError(f"run {run_id} is in the log but no checkpoint covers it; "
+                          "run `kura store repair`")
+    latest = checkpoints[-1]
+    return RecordedRun(run_id=run_id, shards=tuple(shards), provenance_index=provenance[0],
+                       provenance_digest=provenance[1], tree_size=len(lines),
+                       root_hash=latest.checkpoint.root_hash, checkpoint_path=latest.path)

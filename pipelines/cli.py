@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+import signal
 import sys
 import threading
 import time
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, error_line
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, error_line, note_line
 from pipelines.options import RunnerChoice, RunnerOptionError
 from pipelines.outcome import outcome, summary_table
 from schemas.manifest import ManifestError, load_manifest
@@ -39,13 +39,17 @@ class UserError(Exception):
 def _user_errors() -> tuple[type[Exception], ...]:
     from lineage.certify import CertifyError
     from lineage.keys import KeyStoreError
+    from lineage.owners import CorpusOwnerError
     from lineage.policy import PolicyError
     from lineage.record import RecordError
     from lineage.release import ReleaseError
     from pipelines.guard import ResidencyViolation
+    from pipelines.store import StoreBusy
+    from transforms.pii import PiiConfigError
 
     return (UserError, ManifestError, RunnerOptionError, ResidencyViolation, KeyStoreError,
-            PolicyError, RecordError, CertifyError, ReleaseError)
+            PolicyError, RecordError, CertifyError, ReleaseError, CorpusOwnerError, StoreBusy,
+            PiiConfigError)
 
 
 def _progress_bytes(progress_dir: Path) -> int:
@@ -101,7 +105,7 @@ def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
     manifest = load_manifest(manifest_path)
     return launch(manifest, manifest_path, store, runner,
                   run=lambda plan, stages, run_id: _run_with_progress(plan, stages, runner, run_id),
-                  create_local_site=create_local_site)
+                  create_local_site=create_local_site, announce=note_line)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -147,7 +151,9 @@ def onboard(
 
 @app.command()
 def demo(
-    store: StoreOption = Path("kura-demo/store"),
+    store: Annotated[Path, typer.Option(
+        "--store", help="The demo's own store (KURA_STORE is not read: the demo never touches "
+                        "a store it did not create).")] = Path("kura-demo/store"),
     corpus_dir: Annotated[Path, typer.Option(help="Where the demo corpus is generated.")]
     = Path("kura-demo/corpus"),
     documents: Annotated[int, typer.Option(help="How many documents to generate.")] = 600,
@@ -155,10 +161,12 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start from an empty store.")] = True,
 ) -> None:
     """Generate a realistic member corpus and run the whole product on it, end to end."""
-    from pipelines.demo import run_demo
+    from pipelines.demo import DemoError, prepare_demo_store, run_demo
 
-    if fresh and store.exists():
-        shutil.rmtree(store)
+    try:
+        prepare_demo_store(store, fresh)
+    except DemoError as exc:
+        raise UserError(str(exc)) from None
     run_demo(store=store, corpus_dir=corpus_dir, documents=documents,
              runner=RunnerChoice(workers=workers), console=console,
              run=_run_with_progress)
@@ -179,11 +187,13 @@ def schema(
 def _mount_subcommands() -> None:
     from pipelines.cli_lineage import audit_app, keys_app
     from pipelines.cli_release import pull, release_app
+    from pipelines.cli_store import store_app
 
     app.add_typer(release_app, name="release")
     app.command("pull")(pull)
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(store_app, name="store")
 
 
 _mount_subcommands()
@@ -203,14 +213,22 @@ def main() -> None:
         handler.addFilter(_QuietOptionalBeamClients())
     user_errors = _user_errors()
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except user_errors as exc:
         raise SystemExit(_exit_with(exc, 2)) from None
     except KeyboardInterrupt:
-        raise SystemExit(_exit_with(Exception("interrupted"), 130)) from None
+        raise SystemExit(_exit_with(Exception(
+            "interrupted: nothing of an unfinished run was published, and its staging was "
+            "removed"), 130)) from None
     finally:
         logging.getLogger(__name__).debug("kura ran %.1fs", time.monotonic() - started)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM ends a command as Ctrl-C does: one line, scratch removed, exit 130."""
+    raise KeyboardInterrupt
 
 
 def _exit_with(exc: BaseException, code: int) -> int:

@@ -22,6 +22,11 @@ def error_line(message: str) -> None:
     err_console.print(f"[bold red]kura:[/] {escape(message)}")
 
 
+def note_line(message: str) -> None:
+    """One line about what Kura did on the user's behalf (a repair, a wait), on stderr."""
+    err_console.print(f"kura: {escape(message)}")
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print the error line and return the Exit to raise (2: the user's input; 1: a check)."""
     error_line(message)

@@ -26,11 +26,13 @@ from lineage.release import (
     ReleaseVerificationError,
     list_releases,
     read_release,
+    release_path,
     shard_problem,
     verify_release,
 )
-from pipelines.cli_common import DEFAULT_STORE, StoreOption
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, note_line
 from pipelines.cli_common import fail as _fail
+from pipelines.store import StoreBusy, recover, store_lock
 
 release_app = typer.Typer(help="Certified releases of curated shards, for trainers.",
                           no_args_is_help=True)
@@ -63,12 +65,23 @@ def release_create(
     """Verify the store and certify every shard whose suite passed into a signed release."""
     _need_store(store)
     try:
-        created = create_release(store, name, corpus or None)
+        with store_lock(store, f"release create {name}", note_line):
+            existed = release_path(store, name).exists()
+            for line in recover(store):
+                note_line(line)
+            if not existed and release_path(store, name).exists():
+                console.print(f"release {name}: completed (its certification was already in "
+                              "the log)")
+                return
+            created = create_release(store, name, corpus or None)
     except StoreNotVerified as exc:
         raise _fail(str(exc), 1) from None
-    except (CertifyError, ReleaseError, KeyStoreError, PolicyError, LogError) as exc:
+    except (CertifyError, ReleaseError, KeyStoreError, PolicyError, LogError, StoreBusy) as exc:
         raise _fail(str(exc)) from None
     release = created.release
+    if created.completed:
+        console.print(f"release {release.release}: completed from its certification at log "
+                      f"line {release.log_index + 1}, whose command was interrupted")
     console.print(f"release {release.release}: {len(release.shards)} shards of "
                   f"{', '.join(release.corpora)} certified by {release.certifier_id}")
     console.print(f"  certification at log line {release.log_index + 1}, envelope "

@@ -30,6 +30,25 @@ class DemoError(RuntimeError):
     """A step of the demo did not hold; the message says which."""
 
 
+# Written into every store the demo creates: only such a store may be wiped by the demo.
+DEMO_MARKER = ".kura-demo-store"
+
+
+def prepare_demo_store(store: Path, fresh: bool) -> None:
+    """Make `store` ready for the demo: create it, or (with `fresh`) empty one the demo made.
+
+    A folder the demo did not create is never touched: a real store, or anything else.
+    """
+    if store.exists() and (not store.is_dir() or any(store.iterdir())):
+        if not (store / DEMO_MARKER).is_file():
+            raise DemoError(f"--store {store} exists and is not a demo store; the demo never "
+                            "touches a store it did not create: give it a new folder")
+        if fresh:
+            shutil.rmtree(store)
+    store.mkdir(parents=True, exist_ok=True)
+    (store / DEMO_MARKER).write_text("created by `kura demo`; `kura demo` may replace it\n")
+
+
 def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice,
              console: Console, run: Callable, pull_dir: Path | None = None) -> None:
     from pipelines.launch import launch
@@ -78,6 +97,9 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
 
     pull_dir = pull_dir or store.parent / "pulled"
     if pull_dir.exists():
+        if not (pull_dir / "release.json").is_file():
+            raise DemoError(f"{pull_dir} exists and holds no pulled release; the demo replaces "
+                            "only its own pulled copy: move that folder away")
         shutil.rmtree(pull_dir)
     pulled = pull_release(store, RELEASE_NAME, pull_dir)
     dataset = open_release(store, RELEASE_NAME)

@@ -1,28 +1,32 @@
-"""From a validated manifest to a recorded run: guard, plan, run, validate and record.
+"""From a validated manifest to a recorded run: guard, plan, run, validate and publish.
 
 The residency guard runs before the plan touches any file's bytes (planning only lists and
-stats files), so a location outside Japan stops the run before anything is read. After the run
-the site key attests every shard it re-hashes, and the records go to the store's log.
+stats files), so a location outside Japan stops the run before anything is read. The run is a
+transaction (pipelines/store.py): it writes into its own staging folder under the store lock,
+and only a complete, validated run is published; the site key then attests every shard it
+re-hashes, and the records go to the store's log.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lineage.keys import SiteContext, ensure_local_site, load_site_context
-from lineage.record import RecordedRun, record_run
+from lineage.owners import check_corpus_owner
+from lineage.record import RecordedRun
 from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
 from pipelines.options import RunnerChoice, validate_runner
 from pipelines.plan import CurationPlan, plan_run
-from pipelines.report import write_report
 from pipelines.stages import stages_for
+from pipelines.store import Announce, discard, publish, recover, staging_root, store_lock
 from pipelines.validation import validate_run
 from schemas.manifest import Manifest
 from schemas.run import RunSummary
+from schemas.store import StoreLayout
 
 RunFn = Callable[[CurationPlan, StagePlan, str], RunSummary]
 
@@ -46,12 +50,19 @@ def _beam_option(args: tuple[str, ...], name: str) -> str | None:
     return None
 
 
+def _quiet(_line: str) -> None:
+    """Announcements are dropped unless the caller shows them."""
+
+
 def site_context(store_root: Path, create_local_site: bool) -> SiteContext:
     return ensure_local_site(store_root) if create_local_site else load_site_context(store_root)
 
 
 def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: RunnerChoice,
-           run: RunFn, create_local_site: bool = False) -> LaunchResult:
+           run: RunFn, create_local_site: bool = False,
+           announce: Announce = _quiet) -> LaunchResult:
+    """Guard, then, holding the store lock: recover leftovers, plan, run into staging,
+    validate, publish. Nothing a failed or interrupted run wrote is published."""
     validate_runner(runner)
     site = site_context(store_root, create_local_site)
     guard_launch(
@@ -62,37 +73,30 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
         policy=site.signed_policy,
         site_id=site.site_id,
     )
-    plan = plan_run(manifest, manifest_path, store_root, output_location=site.location)
-    run_id = new_run_id()
-    # This corpus's signatures are staged beside the others and replace its earlier ones only
-    # when the run succeeds; other runs never read a staging folder (its name starts with ".").
-    staged_signatures = plan.store.signatures() / f".{plan.corpus_id}.{run_id}"
-    stages = stages_for(plan, staged_signatures, scratch_dir=plan.store.tmp(run_id) / "dedup",
-                        rebalance=runner.workers > 1)
-    plan.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(manifest_path, plan.store.manifest(plan.corpus_id))
-    try:
-        summary = run(plan, stages, run_id)
-        _replace_folder(staged_signatures, plan.store.signatures(plan.corpus_id))
-    finally:
-        shutil.rmtree(staged_signatures, ignore_errors=True)
-    validated = validate_run(store_root, summary, manifest)
-    summary = validated.summary
-    plan.store.run_summary(summary.run_id).write_text(summary.model_dump_json(indent=2) + "\n")
-    report = write_report(store_root, summary)
-    recorded = record_run(
-        store_root, summary,
-        validation_digests={p: v.result_digest for p, v in validated.validations.items()},
-        validation_passed={p: v.passed for p, v in validated.validations.items()},
-    )
-    return LaunchResult(summary, recorded, validated.seconds, validated.setup_seconds, report)
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.mkdir(parents=True, exist_ok=True)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    with store_lock(store_root, f"onboard of {manifest.corpus.id}", announce):
+        for line in recover(store_root):
+            announce(line)
+        check_corpus_owner(store_root, manifest.corpus.id, manifest.corpus.member)
+        plan = plan_run(manifest, manifest_path, store_root, output_location=site.location)
+        run_id = new_run_id()
+        staging = staging_root(store_root, run_id)
+        staged = replace(plan, store=StoreLayout(staging))
+        # Prior signatures come from the published store (`plan`); this run's go to staging.
+        stages = stages_for(plan, staged.store.signatures(plan.corpus_id),
+                            scratch_dir=staged.store.tmp(run_id) / "dedup",
+                            rebalance=runner.workers > 1)
+        try:
+            staged.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(manifest_path, staged.store.manifest(plan.corpus_id))
+            summary = run(staged, stages, run_id)
+            validated = validate_run(staging, summary, manifest)
+            published = publish(
+                store_root, staging, validated.summary,
+                validation_digests={p: v.result_digest for p, v in validated.validations.items()},
+                validation_passed={p: v.passed for p, v in validated.validations.items()},
+            )
+        except BaseException:
+            discard(staging)  # not marked for publishing: nothing of it reaches the store
+            raise
+    return LaunchResult(published.summary, published.recorded, validated.seconds,
+                        validated.setup_seconds, published.report)

@@ -37,6 +37,12 @@ def validate_runner(choice: RunnerChoice) -> None:
         )
     if choice.workers < 1:
         raise RunnerOptionError("--workers must be 1 or more")
+    for arg in choice.extra_args:
+        # Beam takes the last --runner it sees: one after `--` would override the runner the
+        # residency guard checked.
+        if arg == "--runner" or arg.startswith("--runner="):
+            raise RunnerOptionError(f"{arg.split('=')[0]} after `--`: give the runner with "
+                                    "kura's own --runner (before `--`), so the guard checks it")
     if choice.running_mode == "multi_threading" and choice.workers > 1:
         raise RunnerOptionError(
             "--running-mode multi_threading with more than one worker is refused: it was measured "

@@ -1,7 +1,9 @@
 """Resolve an onboarded manifest into what a run will read and write, before anything is read.
 
 Globs are expanded and sizes taken from the file system's listing (no file is opened), so the
-residency guard can check every location before the first byte is read.
+residency guard can check every location before the first byte is read. Only regular files are
+planned, symlinks are resolved, and nothing that resolves into the store is read (DESIGN.md
+"Bounded reads").
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,6 +20,7 @@ from pathlib import Path
 from schemas.manifest import Location, Manifest, ManifestError, SourceSection
 from schemas.records import SourceFile
 from schemas.store import StoreLayout
+from transforms.ingest_stream import file_kind
 from transforms.shards import shard_count
 
 REMOTE_SCHEMES = ("gs://", "s3://")
@@ -57,14 +61,47 @@ class CurationPlan:
         return sum(f.size for f in self.files)
 
 
-def _expand_local(pattern: str, base: Path) -> list[Path]:
+def _expand_local(pattern: str, base: Path, field: str) -> list[Path]:
+    """The regular files a local path or glob names, with symlinks resolved.
+
+    Stat only, never open: a FIFO is refused without waiting for a writer. A folder matched by
+    a glob is passed over; anything else that is not a regular file stops the plan, named.
+    """
     path_text = pattern.removeprefix("file://")
     path = Path(path_text)
     if not path.is_absolute():
         path = base / path
     if glob.has_magic(str(path)):
-        return [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
-    return [path] if path.exists() else []
+        found = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+        return [p.resolve() for p in found if _is_regular(p, field, folders_ok=True)]
+    if not path.exists():
+        return []
+    if path.is_dir():
+        raise ManifestError(f"{field}: {path} is a folder; name its files with a glob such as "
+                            f"'{pattern.rstrip('/')}/**/*'")
+    _is_regular(path, field, folders_ok=False)
+    return [path.resolve()]
+
+
+def _is_regular(path: Path, field: str, folders_ok: bool) -> bool:
+    """True for a regular file (after symlinks); False for a folder or a broken symlink that a
+    glob matched; a ManifestError for a device, FIFO or socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISREG(mode):
+        return True
+    if stat.S_ISDIR(mode) and folders_ok:
+        return False
+    raise ManifestError(f"{field}: {path} is {file_kind(mode)}; only regular files are read")
+
+
+def _outside_store(path: Path, store_root: Path | None, field: str) -> None:
+    """Refuse a source that resolves into the store: keys, rejects and shards are not input."""
+    if store_root is not None and path.is_relative_to(store_root):
+        raise ManifestError(f"{field}: {path} is inside the store {store_root}; sources may "
+                            "not be read from the store")
 
 
 def _expand_remote(pattern: str) -> list[tuple[str, int]]:
@@ -75,7 +112,11 @@ def _expand_remote(pattern: str) -> list[tuple[str, int]]:
 
 
 def resolve_source(index: int, section: SourceSection, manifest: Manifest,
-                   base: Path) -> list[PlannedFile]:
+                   base: Path, store_root: Path | None = None) -> list[PlannedFile]:
+    """The files of one manifest source. Local paths are resolved (symlinks followed): the
+    resolved path is what is read, recorded as the uri, and checked against the store."""
+    field = f"sources[{index}].uri"
+    store = store_root.resolve() if store_root is not None else None
     common = dict(
         corpus_id=manifest.corpus.id,
         member=manifest.corpus.member,
@@ -90,13 +131,13 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
                    for uri, size in found]
     else:
         planned = []
-        for path in _expand_local(section.uri, base):
-            resolved = path.resolve()
+        for resolved in _expand_local(section.uri, base, field):
+            _outside_store(resolved, store, field)
             name = os.path.relpath(resolved, base.resolve())
             source = SourceFile(uri=resolved.as_uri(), path=str(resolved), name=name, **common)
             planned.append(PlannedFile(source, resolved.stat().st_size, index))
     if not planned:
-        raise ManifestError(f"sources[{index}].uri: no file matches {section.uri!r}")
+        raise ManifestError(f"{field}: no file matches {section.uri!r}")
     return planned
 
 
@@ -113,7 +154,7 @@ def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path,
     files: list[PlannedFile] = []
     seen: set[str] = set()
     for index, section in enumerate(manifest.sources):
-        for planned in resolve_source(index, section, manifest, base):
+        for planned in resolve_source(index, section, manifest, base, store_root):
             if planned.source.uri not in seen:  # two globs naming one file read it once
                 seen.add(planned.source.uri)
                 files.append(planned)

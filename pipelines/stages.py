@@ -19,8 +19,10 @@ def prior_signature_files(plan: CurationPlan) -> list[Path]:
     root = plan.store.signatures()
     if not root.is_dir():
         return []
+    # A folder whose name starts with "." is some run's scratch, never a published corpus.
     return sorted(
-        path for path in root.glob("*/*.parquet") if path.parent.name != plan.corpus_id
+        path for path in root.glob("*/*.parquet")
+        if path.parent.name != plan.corpus_id and not path.parent.name.startswith(".")
     )
 
 

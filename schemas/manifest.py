@@ -59,9 +59,18 @@ class SourceSection(_Strict):
     def _known_codec(cls, value: str) -> str:
         if value != "auto":
             try:
-                codecs.lookup(value)
+                info = codecs.lookup(value)
             except LookupError as exc:
                 raise ValueError(f"unknown codec {value!r}; use 'auto' or a codec name") from exc
+            try:  # rot13, base64 and the like are codecs, but not from bytes to text
+                usable = info._is_text_encoding and isinstance(b"\n\n".decode(value), str)
+            except UnicodeDecodeError:  # a text codec that wants more bytes
+                usable = True
+            except (LookupError, UnicodeError):  # "undefined" refuses any input
+                usable = False
+            if not usable:
+                raise ValueError(f"{value!r} is not a text encoding; use 'auto' or a text "
+                                 "encoding such as 'utf-8', 'cp932' or 'euc_jp'")
         return value
 
 
@@ -108,6 +117,10 @@ def load_manifest(path: Path) -> Manifest:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ManifestError(f"{path}: no such manifest file") from None
+    except IsADirectoryError:
+        raise ManifestError(f"{path}: is a folder; give the manifest file (TOML)") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not UTF-8 text") from None
     try:

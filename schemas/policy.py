@@ -40,6 +40,9 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+
+SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # also a folder and key-file name part
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
@@ -72,7 +75,7 @@ class KeyEntry(_Model):
 
 
 class Site(_Model):
-    site_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    site_id: str = Field(pattern=SITE_ID_PATTERN)
     country: str = Field(pattern=r"^[A-Z]{2}$")
     provider: str
     regions: list[str] = Field(min_length=1)

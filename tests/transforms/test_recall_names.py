@@ -320,3 +320,126 @@ def test_new_rules_find_nothing_in_the_man_pages(manpages_path) -> None:
             assert foreign_name_spans(text, tagged) == []
         if recognizer.triggered(text):
             assert recognizer.analyze(text, ["JP_ADDRESS"]) == []
+
+
+def _persons(detect: Callable[[str], Found], text: str) -> list[str]:
+    return [text[s:e] for entity, s, e in detect(text) if entity == "PERSON"]
+
+
+# A label that only a person takes: its whole value is the person, whatever its script or
+# length: hiragana full names (spaced or not), a given name alone, an unlisted surname.
+@pytest.mark.parametrize(("text", "name"), [
+    ("アンケート回答者：しのはらはやと（66歳）\n住所：宮崎県", "しのはらはやと"),
+    ("アンケート回答者：あおやま はるよ（70歳）\n", "あおやま はるよ"),
+    ("保護者氏名：吉本 健治\n児童氏名：映人\n住所：小郡市", "映人"),
+    ("児童氏名：希伊子\n", "希伊子"),
+    ("投稿者：田中さん\n", "田中"),
+])
+def test_the_whole_value_of_a_person_label_is_a_name(detect, text: str, name: str) -> None:
+    assert name in _persons(detect, text)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("議事録\n出席者：武藤さん\n記録：岸\n\n1. サーバー移行", "岸"),
+    ("担当：林\n", "林"),
+])
+def test_a_one_kanji_surname_alone_after_a_name_label_is_a_name(detect, text: str,
+                                                                name: str) -> None:
+    assert name in _persons(detect, text)
+
+
+# What such fields hold when they hold no name, and values that are not people.
+@pytest.mark.parametrize("text", [
+    "記録：2024年\n", "担当：営業部\n", "回答者：なし\n", "担当者：未定\n", "氏名：同上\n",
+    "責任者：営業本部長\n", "担当者：調整中\n", "記録：中\n", "担当：東\n", "記入者：本人\n",
+    "担当者：サポート\n", "取締役 社長\n", "申請者：株式会社サンプル\n",
+])
+def test_field_values_that_are_not_names_are_kept(detect, text: str) -> None:
+    assert _persons(detect, text) == []
+
+
+def test_a_name_field_in_a_sentence_keeps_the_copula_outside(detect) -> None:
+    assert _persons(detect, "担当者：太田明美です。") == ["太田明美"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("お振込先 店番：323 貯蓄 9506481 名義 カワハラ・ヤスマサ", "カワハラ・ヤスマサ"),
+    ("出席者：奥野様、片山塁、クマガヤ・リョウヘイ、堀内さん\n", "クマガヤ・リョウヘイ"),
+])
+def test_japanese_names_in_katakana_joined_by_a_dot_after_a_label(detect, text: str,
+                                                                  name: str) -> None:
+    assert name in _persons(detect, text)
+
+
+def test_list_items_that_are_teams_are_kept(detect) -> None:
+    assert _persons(detect, "出席者：マーケティング・チーム、営業部\n") == []
+
+
+def test_chat_speakers_are_names(detect) -> None:
+    text = ("[13:30] モギ・マヒロ: サーバーのIPって192.0.2.219で合ってる？\n"
+            "[14:00] 西尾: いや違います\n[8:15] 東: 了解\n[9:00] ニワ・ルオ: はい")
+    assert _persons(detect, text) == ["モギ・マヒロ", "西尾", "東", "ニワ・ルオ"]
+
+
+def test_speakers_without_a_time_stamp_need_a_listed_surname(detect) -> None:
+    text = "奥山: 振込先送ります\n菊池: ありがとう！\n松島「メールください」"
+    assert _persons(detect, text) == ["奥山", "菊池", "松島"]
+    # Headings and notes in the same shape are not speakers.
+    for heading in ("注意: 必ず確認する\n", "プログラム オプション:\n-D : デバッグ\n",
+                    "例: ls -l\n", "[10:00] システム: 再起動しました\n"):
+        assert _persons(detect, heading) == [], heading
+
+
+def test_a_one_kanji_surname_in_a_signature_block_is_a_name(detect) -> None:
+    text = "――――\n合同会社ミライ技研 営業第二課\n岡　枝己\nTEL：090-7687-0574\n――――"
+    assert _persons(detect, text) == ["岡　枝己"]
+    # The same line elsewhere is a heading as often as a name.
+    assert _persons(detect, "\n岡　枝己\n") == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("飯田　佳季（諏訪郡原村柏木町1丁目12-19在住）が受賞しました。", "飯田　佳季"),
+    ("松下鑑孝（稲敷郡美浦村豊郷6-2在住）が受賞しました。", "松下鑑孝"),
+])
+def test_a_name_before_an_age_or_a_residence_in_brackets(detect, text: str, name: str) -> None:
+    assert name in _persons(detect, text)
+
+
+def test_kinship_words_before_an_age_are_kept(detect) -> None:
+    assert "長男" not in _persons(detect, "佐藤さんの長男(6)と三男(11か月)")
+
+
+def test_a_reading_with_an_age_vouches_for_an_unlisted_name(detect) -> None:
+    text = "「花まんま」を書いた朱川湊人（しゅかわ・みなと、42）が受賞した。"
+    assert _persons(detect, text) == ["朱川湊人", "しゅかわ・みなと"]
+    text = "歌人の扇畑忠雄（おうぎはたただお）さんが死去した。"
+    assert "扇畑忠雄" in _persons(detect, text)
+    # A place's one-word reading with no honorific after it is not a name.
+    assert _persons(detect, "本社は千代田区（ちよだく）にある。") == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("ロバーツ判事は民主・共和両党から", "ロバーツ"),
+    ("労働争議の勃発でウィルソン氏へ政権を譲り渡した。", "ウィルソン"),
+    ("アメリカのタイガー・ウッズ選手が優勝した。", "タイガー・ウッズ"),
+    ("7月から就任したアルディレス監督の構想", "アルディレス"),
+    ("横綱朝青龍が小結琴欧州に敗れた。", "朝青龍"),
+    ("識者として知られるリチャード・ストールマンは、自身のサイトで", "リチャード・ストールマン"),
+])
+def test_names_unidic_knows_as_people_in_news_text(detect, text: str, name: str) -> None:
+    assert name in _persons(detect, text)
+
+
+@pytest.mark.parametrize("text", [
+    "ユーザー様のメンバーさん", "英首相が来日した。",
+    "J.K.ローリングの新作『ハリー・ポッター』が出た",
+    "新作、ハリー・ポッターシリーズの第6巻", "鉄道駅スノウ・ヒル駅は閉鎖された。",
+    "早川書房、アレグザンダー・ケント\n", "ドライバは Tigran Aivazian 氏によって作成された",
+    "コリン・モンゴメリー選手（スコットランド）に5打差",
+])
+def test_news_look_alikes_are_kept(detect, text: str) -> None:
+    found = _persons(detect, text)
+    assert not any(word in found for word in ("ユーザー", "メンバー", "英", "ハリー・ポッター",
+                                              "ハリー・ポッターシリーズ", "スノウ・ヒル",
+                                              "アレグザンダー・ケント", "Aivazian",
+                                              "スコットランド")), found

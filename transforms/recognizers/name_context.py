@@ -29,11 +29,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from transforms.recognizers.person_words import (
+    AMBIGUOUS_SHORT_SURNAMES,
     COMPANY_FORMS,
+    CONTACT_LINE_STARTS,
+    COUNTRY_PREFIXES,
     HONORIFICS,
     LIST_LABELS,
     NAME_LABELS,
     NOT_NAME_ENDINGS,
+    NOT_PERSON_VALUES,
     NOT_SURNAME_PREFIXES,
     ORGANISATION_WORDS,
     PERSON_LABELS,
@@ -91,8 +95,9 @@ _KANA_WORD = r"[\u30a1-\u30fa\u30fc]{1,10}|[\u3041-\u3096\u30fc]{1,10}"
 _KANA_PAIR = re.compile(r"(?:[\u30a1-\u30fa\u30fc]{2,10} [\u30a1-\u30fa\u30fc]{1,10}"
                         r"|[\u3041-\u3096\u30fc]{2,10} [\u3041-\u3096\u30fc]{1,10})")
 # A bracketed reading: one kana word, or two with a space or a middle dot between.
+# News writes the age after the reading: 朱川湊人（しゅかわ・みなと、42）.
 _READING = re.compile(
-    rf"\( ?(?P<reading>(?:{_KANA_WORD})(?:[ ・](?:{_KANA_WORD}))?) ?\)"
+    rf"\( ?(?P<reading>(?:{_KANA_WORD})(?:[ ・](?:{_KANA_WORD}))?) ?(?:[、,] ?\d{{1,3}}歳?)?\)"
 )
 # After a reading label, one kana word is a name too (フリガナ：ヤマダタロウ).
 _KANA_RUN = re.compile(r"[\u30a1-\u30fa\u30fc]{2,16}(?: [\u30a1-\u30fa\u30fc]{1,10})?"
@@ -324,7 +329,7 @@ def _honorific_names(text: str, lists: NameLists) -> Iterable[Span]:
         elif guess.quality == PLAUSIBLE:
             yield start, end, 0.6 if guess.short_surname else 0.75
         elif _stands_alone(text, start, match.group()) and \
-                text[start:end] not in NOT_SURNAME_PREFIXES:
+                text[start:end] not in NOT_SURNAME_PREFIXES | COUNTRY_PREFIXES:
             yield start, end, 0.6  # 林様, 森係長: a one-kanji surname, standing alone
 
 
@@ -402,8 +407,79 @@ def has_label(text: str) -> bool:
     )
 
 
+# Where a form field's value ends: the line, a bracket (（66歳）), a list separator, a sentence.
+_VALUE_BOUNDARIES = frozenset("\n(、,。/\t")
+# Hiragana endings of a sentence or a verb, never of a name written in hiragana.
+_KANA_SENTENCE_ENDINGS = ("ます", "です", "ない", "した", "する", "ません", "ください")
+
+
+def field_value_end(text: str, q: int) -> int | None:
+    """End of a form field's whole value starting at q, when the value is one run of name
+    characters (at most one space or middle dot inside) that ends where the field ends;
+    an honorific at its end is left outside. None when anything else follows."""
+    end, seps = q, 0
+    while end < len(text) and end - q <= _MAX_NAME_CHARS:
+        ch = text[end]
+        if _is_name_char(ch) and ch != "・":
+            end += 1
+        elif ch in " ・=" and not seps and end > q and end + 1 < len(text) and \
+                _is_name_char(text[end + 1]) and text[end + 1] != "・":
+            seps, end = 1, end + 1
+        else:
+            break
+    if end == q or end - q > _MAX_NAME_CHARS:
+        return None
+    after = end
+    while after < len(text) and text[after] == " ":
+        after += 1
+    if after < len(text) and text[after] not in _VALUE_BOUNDARIES:
+        return None
+    honorific = _HONORIFIC_ONLY_AT_END.search(text, q, end)
+    if honorific is not None and honorific.start() > q:
+        end = honorific.start()
+    if _is_hiragana(text[end - 1]) and not all(map(_is_hiragana, text[q:end].replace(" ", ""))):
+        return None  # 太田明美です: a sentence, not a field's bare value
+    return end
+
+
+def person_value_ok(value: str, lists: NameLists) -> bool:
+    """Whether the whole value of a field that only a person fills can be taken as a name,
+    whatever its script or length (しのはらはやと, 映人, 岸): it is not one of the words such
+    a field holds when it holds no name, nor a department, company or title."""
+    bare = value.replace(" ", "")
+    if bare in NOT_PERSON_VALUES or bare in TITLES or bare in HONORIFICS or \
+            bare in ORGANISATION_WORDS or any(form in value for form in COMPANY_FORMS):
+        return False
+    if " " not in value and "・" not in value and (
+            value[-1] in NOT_NAME_ENDINGS or value.endswith(tuple(ORGANISATION_WORDS))
+            or value.endswith(tuple(TITLES)) or value[-1] in "中済"):
+        return False  # 営業部, 山田商事, 営業本部長, 調整中, 確認済
+    if all(map(_is_hiragana, bare)):
+        return len(bare) >= 2 and not bare.endswith(_KANA_SENTENCE_ENDINGS)
+    if all(map(_is_katakana, value)):
+        # One katakana word is a name only if the lists know it (サポート, データ are words).
+        return lists.is_surname(value) or lists.is_given_name(value) or \
+            katakana_name_end(value, 0, lists) == len(value)
+    return True
+
+
+def _lone_surname_value(value: str, lists: NameLists) -> bool:
+    """A one-kanji surname as a field's whole value (記録：岸, 担当：林)."""
+    return len(value) == 1 and value in lists.short_surnames and value not in \
+        NOT_SURNAME_PREFIXES | AMBIGUOUS_SHORT_SURNAMES | COUNTRY_PREFIXES
+
+
 def _labelled_names(text: str, lists: NameLists) -> Iterable[Span]:
     for label, q in (*labels_before_colons(text, _NAME_LABELS), *spaced_labels(text)):
+        whole = field_value_end(text, q)
+        if whole is not None and label.endswith(PERSON_LABELS) and \
+                person_value_ok(text[q:whole], lists):
+            # A label only a person takes (回答者, 児童氏名): its whole value is the person.
+            yield q, whole, 0.75
+            continue
+        if whole is not None and _lone_surname_value(text[q:whole], lists):
+            yield q, whole, 0.6
+            continue
         found = name_after(text, q, lists)
         if found is not None:
             score = _label_score(found[2])
@@ -438,10 +514,92 @@ def _listed_names(text: str, lists: NameLists) -> Iterable[Span]:
             guess = parse_name(core, lists) if core else None
             if guess is not None and (score := _label_score(guess)) is not None:
                 yield start, start + len(core), score
-            elif core and _KANA_PAIR.fullmatch(core):
+            elif core and (_KANA_PAIR.fullmatch(core) or _katakana_pair(core, lists)):
                 yield start, start + len(core), 0.75
             if sep is not None:
                 item_start = sep.end()
+
+
+def _katakana_pair(value: str, lists: NameLists) -> bool:
+    """A Japanese name in katakana joined by a middle dot (クマガヤ・リョウヘイ): two words,
+    the given name listed or the surname a listed reading. A technical term joined by a dot
+    (マーケティング・チーム) has neither."""
+    words = value.split("・")
+    if len(words) != 2 or not all(2 <= len(w) <= 8 and all(map(_is_katakana, w))
+                                  for w in words):
+        return False
+    return words[1] in lists.given_names or words[0] in lists.surnames
+
+
+# A chat or transcript line: an optional time stamp, the speaker, a colon (or an opening
+# quote: 松島「…」). Starts at a line start, so `re` only tries it once per line.
+_SPEAKER = re.compile(
+    rf"^(?P<stamp>[\[(]\d{{1,2}}:\d{{2}}(?::\d{{2}})?[\])] ?|\d{{1,2}}:\d{{2}} )?"
+    rf"(?P<name>[{_NAME_CLASS}]{{1,8}}(?:[ ・=][{_NAME_CLASS}]{{1,8}})?)(?: ?:|「)",
+    re.MULTILINE,
+)
+
+
+def has_speaker(text: str, lists: NameLists) -> bool:
+    """Whether a line of `text` starts with a speaker's name. Lines such as "注意:" start many
+    documents, so the candidates are read here rather than waking the whole recognizer."""
+    return next(iter(_speaker_names(text, lists)), None) is not None
+
+
+def _speaker_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _SPEAKER.finditer(text):
+        name = match.group("name")
+        start, end = match.span("name")
+        if _katakana_pair(name, lists) or (match.group("stamp") and _KANA_PAIR.fullmatch(name)):
+            # (Without a time stamp "プログラム オプション:" is a heading.)
+            yield start, end, 0.75
+            continue
+        if match.group("stamp") and "・" in name and all(
+                2 <= len(w) <= 8 and all(map(_is_katakana, w)) for w in name.split("・")):
+            yield start, end, 0.75  # [13:30] ニワ・ルオ: a chat turn's speaker, in katakana
+            continue
+        if name in lists.surnames and not match.group("stamp"):
+            yield start, end, 0.6  # 奥山: parses best as 奥 + 山, but stands as a surname
+            continue
+        guess = parse_name(name, lists)
+        if guess is None:
+            continue
+        if match.group("stamp"):
+            # A time-stamped line is a chat turn: its speaker is a person, even a one-kanji
+            # surname (東) or a surname alone (西尾).
+            if not guess.short_surname or name not in NOT_SURNAME_PREFIXES | COUNTRY_PREFIXES:
+                yield start, end, 0.75
+        elif not guess.short_surname or guess.spaced:
+            # Without a time stamp "word:" starts many lines (注意:, 例:): only a listed surname
+            # of two characters or more, or a surname and a given name, is a speaker.
+            yield start, end, 0.6
+
+
+# A bracket after a name that only a person's name takes: an age (46), (66歳), or where the
+# person lives or comes from (…在住), (…出身).
+_PERSON_BRACKET = re.compile(r"\((?:\d{1,3}(?:歳|才)?|[^()\n]{2,40}(?:在住|出身))\)")
+# The same right after kana or kanji, as a cheap test for a whole document: "ls(1)" is not.
+_NAME_BRACKET = re.compile(
+    rf"[{_NAME_CLASS}]\((?:\d{{1,3}}(?:歳|才)?|[^()\n]{{2,40}}(?:在住|出身))\)")
+
+
+def has_person_bracket(text: str) -> bool:
+    """Whether kana or kanji in `text` are followed by an age or a residence in brackets."""
+    return _NAME_BRACKET.search(text) is not None
+
+
+def _bracketed_names(text: str, lists: NameLists) -> Iterable[Span]:
+    for match in _PERSON_BRACKET.finditer(text):
+        found = name_before(text, match.start(), lists)
+        if found is None:
+            continue
+        start, end, guess = found
+        if guess.short_surname and not guess.spaced and end - start < 3:
+            continue  # 長男(6), 三男(11): a one-kanji "surname" and one kanji is a word
+        if guess.quality != LONE and (score := _label_score(guess)) is not None:
+            yield start, end, score
+        elif not guess.short_surname and (start == 0 or not _is_name_char(text[start - 1])):
+            yield start, end, 0.6  # 佐藤(45): a listed surname alone before an age
 
 
 def _party_names(text: str, lists: NameLists) -> Iterable[Span]:
@@ -507,6 +665,19 @@ def _credited_names(text: str, lists: NameLists) -> Iterable[Span]:
             yield start, end, score
 
 
+def _in_signature(text: str, start: int, end: int) -> bool:
+    """Whether the line [start, end) sits in a signature block: right after a company or
+    department line (ミライ技研 営業第二課) or right before a contact line (TEL：…)."""
+    line_start, line_end = _line_bounds(text, start, end)
+    if text.startswith(CONTACT_LINE_STARTS, line_end + 1):
+        return True
+    if line_start == 0:
+        return False
+    above = text[text.rfind("\n", 0, line_start - 1) + 1 : line_start - 1].rstrip()
+    return bool(above) and (above[-1] in _DEPARTMENT_ENDINGS or above.endswith(COMPANY_FORMS)
+                            or any(form in above for form in COMPANY_FORMS))
+
+
 def _line_names(text: str, lists: NameLists, tagged: Sequence[int] = ()) -> Iterable[Span]:
     for match in _LINE.finditer(text):
         guess = parse_name(match.group("name"), lists)
@@ -514,7 +685,8 @@ def _line_names(text: str, lists: NameLists, tagged: Sequence[int] = ()) -> Iter
             continue
         if guess.quality == KNOWN:
             yield match.start("name"), match.end("name"), 0.75
-        elif not guess.short_surname:
+        elif not guess.short_surname or _in_signature(text, *match.span("name")):
+            # 岡 枝己 under a department line: a one-kanji surname is a name in a signature.
             yield match.start("name"), match.end("name"), 0.6
     for match in _SOLID_LINE.finditer(text):
         # Without a space a line of kanji is as often a heading (日本語訳, 関連項目): the given
@@ -554,6 +726,32 @@ def _foreign_candidate(text: str, joint: int) -> tuple[int, int] | None:
     return start, end
 
 
+def _all_words_named(text: str, start: int, end: int, words: list[str], tagged: Sequence[int],
+                     token_starts: Sequence[int]) -> bool:
+    """Whether katakana words joined by dots, standing nowhere a name goes, are a name all
+    the same: UniDic knows each word, whole, as a person's name (リチャード・ストールマン,
+    アリエル・シャロン), which technical terms joined by a dot are not (ファイル・システム).
+    Not a name when the run goes on into another word (ハリー・ポッター+シリーズ), is a work's
+    title (『ハリー・ポッター』) or names a place or an organisation (スノウ・ヒル駅): only two
+    words followed by a particle are taken."""
+    if len(words) != 2 or any(len(w) < 2 for w in words):
+        return False
+    # The subject or object of a sentence: a particle follows (…ストールマンは). A citation's
+    # author (早川書房、アレグザンダー・ケント⏎) stands at the end of a line.
+    if end >= len(text) or not _is_hiragana(text[end]) or text[start - 1 : start] == "『":
+        return False
+    # One token per word and one per dot: nothing else starts inside the run.
+    inside = bisect_left(token_starts, end) - bisect_left(token_starts, start)
+    return inside == 2 * len(words) - 1 and all(
+        _tagged_within(tagged, ws, ws + 1) for ws in _word_starts(start, words))
+
+
+def _word_starts(start: int, words: list[str]) -> Iterator[int]:
+    for word in words:
+        yield start
+        start += len(word) + 1
+
+
 def _tagged_within(tagged: Sequence[int], start: int, end: int) -> int:
     """How many person-name-tagged tokens start in [start, end)."""
     return bisect_left(tagged, end) - bisect_left(tagged, start)
@@ -574,12 +772,14 @@ def _foreign_place(text: str, start: int, end: int) -> str:
     head = text[line_start:start].rstrip(" ")
     if head.endswith(":"):
         before_colon = head[:-1].rstrip(" ")
-        if before_colon.endswith(PERSON_LABELS):
+        if before_colon.endswith(PERSON_LABELS) or before_colon.endswith(READING_LABELS):
             return "label"
         if before_colon.endswith(_NAME_LABELS):
             return "other label"  # 連絡先, 担当, 宛先: as often a company or a team
         if before_colon.endswith(_LIST_LABELS):
             return "list"
+    if head.endswith(READING_LABELS):
+        return "label"  # 名義 カワハラ・ヤスマサ: a reading or an account holder's name
     if head.endswith(SPACED_NAME_LABELS):
         return "other label"
     if head.endswith(("、", ",", "/")) and \
@@ -597,14 +797,15 @@ def _japanese_in_katakana(words: list[str], lists: NameLists) -> bool:
         and len(words[1]) >= 2 and words[1] in lists.given_names
 
 
-def foreign_name_spans(text: str, tagged: Sequence[int],
-                       lists: NameLists | None = None) -> list[Span]:
+def foreign_name_spans(text: str, tagged: Sequence[int], lists: NameLists | None = None,
+                       token_starts: Sequence[int] | None = None) -> list[Span]:
     """Foreign names in katakana joined by a dot (ジョン・スミス) where a name goes.
 
     `tagged` holds the sorted start offsets of the tokens UniDic tagged as person names. An
     honorific after the words is enough; a title, a list or a label that may name a company
     needs one tagged word; a line of its own needs every word tagged (ファイル・システム alone
-    on a line is a heading).
+    on a line is a heading). Anywhere else (given `token_starts`, the start offsets of all
+    tokens), every word must be one token tagged as a person's name.
     """
     spans: list[Span] = []
     covered = 0
@@ -618,9 +819,12 @@ def foreign_name_spans(text: str, tagged: Sequence[int],
         covered = end
         words = re.split("[・=]", text[start:end])
         place = _foreign_place(text, start, end)
-        if not place:
-            continue
         n_tagged = _tagged_within(tagged, start, end)
+        if not place:
+            if token_starts is not None and _all_words_named(text, start, end, words, tagged,
+                                                             token_starts):
+                spans.append((start, end, 0.75))
+            continue
         if place in ("honorific", "label") or (
                 lists is not None and _japanese_in_katakana(words, lists)):
             ok = True
@@ -642,7 +846,19 @@ def context_name_spans(text: str, lists: NameLists, tagged: Sequence[int] = ()) 
                  _introduced_names, _credited_names):
         spans.extend(rule(text, lists))
     spans.extend(_line_names(text, lists, tagged))
+    spans.extend(_speaker_names(text, lists))
+    spans.extend(_bracketed_names(text, lists))
     return spans
+
+
+def _other_spelling(name: str, bracketed: str) -> bool:
+    """Whether katakana in brackets after a name may be its reading or other spelling: always
+    after kanji; after a katakana name only if it starts as one of the name's words does
+    (フランツ・ミュンテフェリング（ミュンテフェーリング）)."""
+    if not name or not all(_is_katakana(ch) or ch in "・= " for ch in name) or \
+            not all(map(_is_katakana, bracketed.replace(" ", "").replace("・", ""))):
+        return True
+    return any(bracketed.startswith(word[:2]) for word in re.split("[・= ]", name) if word)
 
 
 def _reading_fits(reading: str, guess: NameGuess, name: str, lists: NameLists) -> bool:
@@ -654,10 +870,34 @@ def _reading_fits(reading: str, guess: NameGuess, name: str, lists: NameLists) -
     return bool(usual) and reading.startswith(usual)
 
 
+_MIN_VOUCHED_KANJI, _MAX_VOUCHED_KANJI = 3, 6
+
+
+def _vouched_kanji_name(text: str, h: int, reading: re.Match) -> tuple[int, int] | None:
+    """An unlisted kanji name that its reading vouches for: 3-6 kanji standing as a word before
+    a reading of two words (朱川湊人（しゅかわ・みなと）) or before a reading that an
+    honorific follows (扇畑忠雄（おうぎはたただお）さん), the reading no shorter than the
+    kanji. A place's reading (東京都（とうきょうと）) has one word and no honorific."""
+    start = h
+    while start > 0 and _is_kanji(text[start - 1]) and h - start < _MAX_VOUCHED_KANJI:
+        start -= 1
+    if not _MIN_VOUCHED_KANJI <= h - start <= _MAX_VOUCHED_KANJI or \
+            (start > 0 and _is_kanji(text[start - 1])) or not _starts_name(text, start):
+        return None
+    words = re.split("[ ・]", reading.group("reading"))
+    if sum(map(len, words)) < h - start:
+        return None
+    if len(words) == 2 or _HONORIFIC_AT.match(text, reading.end()) is not None:
+        return start, h
+    return None
+
+
 def reading_spans(text: str, spans: Iterable[Span], lists: NameLists) -> list[Span]:
     """Bracketed kana readings right after a name (山田様（ヤマダ タロウ）), and the kanji names a
     two-word reading vouches for (清水 七夏（シミズ ナナミ））."""
+    spans = list(spans)
     ends = {end: score for _, end, score in spans}
+    starts = {end: start for start, end, _ in spans}
     found: list[Span] = []
     for match in _READING.finditer(text):
         h = match.start()
@@ -668,11 +908,21 @@ def reading_spans(text: str, spans: Iterable[Span], lists: NameLists) -> list[Sp
         if reading_end - reading_start < 2:
             continue  # (ア), (イ): list markers, not readings
         score = ends.get(h) or ends.get(before)
+        if score and not _other_spelling(text[starts.get(h, starts.get(before, h)) : h],
+                                         match.group("reading")):
+            continue  # コリン・モンゴメリー（スコットランド）: a country, not a reading
         if score:
             found.append((reading_start, reading_end, score))
+            # 扇+畑忠雄: the tokens found part of the name; the reading vouches for all of it.
+            vouched = _vouched_kanji_name(text, before, match)
+            if vouched is not None:
+                found.append((*vouched, score))
             continue
         named = name_before(text, before, lists)
         if named is None or named[2].quality == LONE:
+            vouched = _vouched_kanji_name(text, before, match)
+            if vouched is not None:
+                found.extend(((*vouched, 0.75), (reading_start, reading_end, 0.75)))
             continue
         start, end, guess = named
         if _reading_fits(match.group("reading"), guess, text[start:end], lists):

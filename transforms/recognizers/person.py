@@ -29,6 +29,8 @@ from transforms.recognizers.name_context import (
     has_label,
     has_mailbox,
     has_name_line,
+    has_person_bracket,
+    has_speaker,
     merge_spans,
     reading_spans,
 )
@@ -61,10 +63,21 @@ _LABEL_BEFORE = re.compile(
     "(?:" + "|".join(sorted(TITLES_BEFORE, key=len, reverse=True)) + ")[ :：\u3000]*"
 )
 _SURNAME_POS = "名詞,固有名詞,人名,姓"
+# UniDic's whole-name entries: famous people, ring names, foreign names (朝青龍, ロバーツ).
+_WHOLE_NAME_POS = "名詞,固有名詞,人名,一般"
+# A prefix between a name and its title (ヒース元首相, 山田前社長).
+_TITLE_PREFIXES = ("元", "前", "現")
+_MIN_FOREIGN_CHARS = 3
+_MAX_FOREIGN_RUN = 30
+# An honorific or title after a foreign name; not one that starts another word (様式, 氏名).
+_HONOUR_AT = re.compile(
+    "(?:" + "|".join(sorted({*HONORIFICS, *TITLES}, key=len, reverse=True)) + ")(?![々子式態名族])"
+)
 _GIVEN_POS = "名詞,固有名詞,人名,名"
 _MAX_NAME_TOKENS = 4
 # A name glued to the end of a municipality is the next part of an address (池田町笛舞).
 _PLACE_UNITS = frozenset("都道府県市区町村郡")
+_TITLE_AT = re.compile("|".join(sorted(TITLES, key=len, reverse=True)))
 _TITLE_AT_END = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")$")
 _BLOCK_AFTER = re.compile(r"\d{1,4}(?:丁目|番|-\d)|[一二三四五六七八九十]{1,3}丁目")
 # A one-kanji token after a given name that still belongs to it (橋本巧+馬) is never one of these:
@@ -80,12 +93,53 @@ def _is_kanji(ch: str) -> bool:
         or "\U00020000" <= ch <= "\U0003134f" or ch in "々〆ヶ"
 
 
+def _is_katakana(ch: str) -> bool:
+    return ("\u30a1" <= ch <= "\u30fa" and ch != "・") or ch == "ー"
+
+
 def _is_name_char(ch: str) -> bool:
     return _is_kanji(ch) or "\u3041" <= ch <= "\u30fa" or ch == "ー"
 
 
 def _all_hiragana(value: str) -> bool:
     return all("\u3041" <= ch <= "\u3096" or ch == " " for ch in value)
+
+
+def _titled_foreign_spans(text: str, tokens: Sequence[Token]) -> list[tuple[int, int, float]]:
+    """Foreign names before an honorific or a title, where UniDic knows one word of the name
+    as a person (タイガー・ウッズ選手, マーク・クルーン投手, アルディ+レス監督): the whole katakana
+    run around that word, dots included, is the name. Only tokens tagged as whole names are
+    read, so the scan costs nothing on text without them."""
+    if isinstance(tokens, TokenTable):
+        starts, ends, poss, _ = tokens.columns()
+    else:
+        starts = [tok.start for tok in tokens]
+        ends = [tok.end for tok in tokens]
+        poss = [tok.pos for tok in tokens]
+    found: list[tuple[int, int, float]] = []
+    covered = 0
+    # C-level scans to the few tagged tokens: a Python loop over every token costs more.
+    whole_pos = {p for p in set(poss) if p.startswith(_WHOLE_NAME_POS)}
+    for k in compress(range(len(poss)), map(whole_pos.__contains__, poss)):
+        start, end = int(starts[k]), int(ends[k])
+        if start < covered or not all(map(_is_katakana, text[start:end])):
+            continue
+        while start > 0 and end - start < _MAX_FOREIGN_RUN and (
+                _is_katakana(text[start - 1]) or (text[start - 1] in "・=" and start > 1
+                                                  and _is_katakana(text[start - 2]))):
+            start -= 1
+        while end < len(text) and end - start < _MAX_FOREIGN_RUN and (
+                _is_katakana(text[end]) or (text[end] in "・=" and end + 1 < len(text)
+                                            and _is_katakana(text[end + 1]))):
+            end += 1
+        covered = end
+        if end - start < _MIN_FOREIGN_CHARS or text[start] == "ー" or \
+                (start > 0 and _is_kanji(text[start - 1])):  # 米国務+… : glued to a word
+            continue
+        after = end + 1 if text[end : end + 1] in _TITLE_PREFIXES else end
+        if _HONOUR_AT.match(text, after) is not None:
+            found.append((start, end, 0.85))
+    return found
 
 
 class JaPersonRecognizer(EntityRecognizer):
@@ -117,7 +171,7 @@ class JaPersonRecognizer(EntityRecognizer):
         (`pos_contains`) is asked that; otherwise the tokens are scanned.
         """
         if _EVIDENCE.search(view) is not None or has_label(view) or has_mailbox(view) \
-                or has_name_line(view):
+                or has_name_line(view) or has_speaker(view, self.lists) or has_person_bracket(view):
             return True
         pos_contains = getattr(tokens, "pos_contains", None)
         if pos_contains is not None:
@@ -154,17 +208,18 @@ class JaPersonRecognizer(EntityRecognizer):
     def name_spans(self, text: str, tokens: Sequence[Token] | None) -> list[tuple[int, int, float]]:
         """(start, end, score) of each name and of the kana reading bracketed after it;
         honorifics stay outside the spans. Token rules and character rules, merged."""
-        token_spans, tagged = self._token_spans(text, tokens or ())
-        spans = merge_spans([*token_spans,
+        token_spans, tagged, starts = self._token_spans(text, tokens or ())
+        spans = merge_spans([*token_spans, *_titled_foreign_spans(text, tokens or ()),
                              *context_name_spans(text, self.lists, tagged),
-                             *foreign_name_spans(text, tagged, self.lists)])
+                             *foreign_name_spans(text, tagged, self.lists, starts)])
         readings = reading_spans(text, spans, self.lists)
         return merge_spans([*spans, *readings]) if readings else spans
 
     def _token_spans(self, text: str, tokens: Sequence[Token]
-                     ) -> tuple[list[tuple[int, int, float]], list[int]]:
-        """Names from UniDic's tags and the name lists, anchored on evidence; and the sorted
-        start offsets of the tokens tagged as person names (the character rules' evidence).
+                     ) -> tuple[list[tuple[int, int, float]], list[int], Sequence[int]]:
+        """Names from UniDic's tags and the name lists, anchored on evidence; the sorted
+        start offsets of the tokens tagged as person names (the character rules' evidence);
+        and the start offsets of all tokens.
 
         Only tokens near evidence are examined (a person-name tag, an honorific or title after,
         a label such as 担当 before), found with C-level scans: walking every token of a long
@@ -181,7 +236,7 @@ class JaPersonRecognizer(EntityRecognizer):
             poss = list(map(_POS_OF, toks))
         n = len(toks)
         if not n:
-            return [], []
+            return [], [], starts
         name_pos = {p for p in set(poss) if p.startswith(_PERSON_POS)}
         tagged = list(compress(range(n), map(name_pos.__contains__, poss)))
         tagged_starts = [int(starts[k]) for k in tagged]
@@ -221,7 +276,7 @@ class JaPersonRecognizer(EntityRecognizer):
                     end = title.start()  # 川野部+長: UniDic glued the title to the surname
                 spans.append((start, end, score))
             covered = j
-        return spans, tagged_starts
+        return spans, tagged_starts, starts
 
     def _run(self, text: str, toks: Sequence[Token], i: int) -> tuple[int, list[str]] | None:
         """The name starting at token i: (end index, kinds of its parts), or None."""
@@ -334,7 +389,8 @@ class JaPersonRecognizer(EntityRecognizer):
         start, end = tokens[i].start, tokens[j - 1].end
         name = text[start:end]
         before = text[max(0, start - 12) : start].rstrip(" :：\u3000\t")
-        honoured_after = after in HONORIFICS or after in TITLES
+        honoured_after = after in HONORIFICS or after in TITLES or (
+            after in _TITLE_PREFIXES and _TITLE_AT.match(text, tokens[j].end) is not None)
         if honoured_after and text[end : tokens[j].start] and _all_hiragana(name):
             honoured_after = False  # "たく さん": a word split by a stray space
         honoured = honoured_after or before.endswith(TITLES_BEFORE)
@@ -356,6 +412,8 @@ class JaPersonRecognizer(EntityRecognizer):
             # "調 整": two one-kanji words UniDic tagged as a name, split by a stray space.
             stray = len(first) == 1 and first not in self.lists.short_surnames and " " in name
             return 0.4 if stray else 0.85
+        if len(kinds) == 1 and tokens[i].pos.startswith(_WHOLE_NAME_POS):
+            return self._whole_name_score(name, honoured_after)
         if len(kinds) == 1:
             # Alone, without an honorific: a listed surname of two characters or more (佐藤です)
             # passes; UniDic's surname tag on words like 黄, 金, 小文字, 真中 does not.
@@ -367,6 +425,17 @@ class JaPersonRecognizer(EntityRecognizer):
         if tagged:
             return 0.4
         return 0.0
+
+    @staticmethod
+    def _whole_name_score(name: str, honoured_after: bool) -> float:
+        """One token UniDic knows as a whole person's name. Its katakana entries are also
+        words of technical text (アン, コール, リスト), so they need an honorific or a title
+        after them (ロバーツ判事, ウィルソン氏); a kanji entry of two or more characters is a
+        name alone (朝青龍が, 琴欧州は): ordinary kanji words are not listed as people."""
+        if honoured_after:  # Latin words are tagged too (Aivazian 氏): this recognizer reads kana
+            return 0.85 if all(map(_is_kanji, name)) or (
+                len(name) >= _MIN_FOREIGN_CHARS and all(map(_is_katakana, name))) else 0.0
+        return 0.6 if len(name) >= 2 and all(map(_is_kanji, name)) else 0.0
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
         return RecognizerResult(

@@ -18,6 +18,10 @@ TITLES = frozenset({
     "副社長", "監督", "選手", "議員", "代表", "担当", "本部長", "局長", "工場長", "センター長",
     "部長代理", "課長代理", "主査", "参事", "顧問", "相談役", "リーダー", "マネージャー",
     "マネジャー", "チーフ",
+    # Titles of the people news text names (ロバーツ判事, シュレーダー首相, 武騎手): none of them
+    # follows a place or a company the way 市長 or 知事 do (横浜市長 is not a person's name).
+    "判事", "大統領", "首相", "長官", "党首", "総裁", "委員長", "校長", "女史", "投手", "捕手",
+    "騎手", "容疑者", "被告",
 })  # fmt: skip
 # Labels and titles written just before a name (代表取締役 山田太郎, 担当：佐藤).
 TITLES_BEFORE = (
@@ -31,6 +35,8 @@ NAME_LABELS = (
     "報告者", "承認者", "確認者", "責任者", "受付者", "対応者", "お客様", "顧客名", "連絡者",
     "来訪者", "面談者", "保証人", "患者名", "受講者", "講師", "問い合わせ先", "お問い合わせ先",
     "問合せ先", "連絡先", "宛先", "担当窓口", "カナ氏名", "氏名カナ", "氏名(カナ)",
+    "回答者", "投稿者", "発言者", "質問者", "相談者", "被保険者", "受診者", "出品者", "購入者",
+    "発表者",
 )  # fmt: skip
 # Labels whose value is a person, never a company or a team: enough to make katakana words
 # after them a name (氏名：ジョン・スミス; 連絡先：サポート・センター is not).
@@ -38,7 +44,8 @@ PERSON_LABELS = (
     "氏名", "名前", "お名前", "代表取締役", "取締役", "代表者", "担当者", "申請者", "契約者",
     "署名", "記入者", "記録者", "書記", "司会", "議長", "報告者", "承認者", "確認者", "責任者",
     "受付者", "対応者", "来訪者", "面談者", "保証人", "患者名", "受講者", "講師", "届出人",
-    "連絡者", "フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "氏名(カナ)",
+    "連絡者", "フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "氏名(カナ)", "回答者", "投稿者",
+    "発言者", "質問者", "相談者", "被保険者", "受診者", "出品者", "購入者", "発表者",
 )  # fmt: skip
 # Labels that may stand before a name with only a space (振込先 … 口座名義 ヤマダ タロウ).
 SPACED_NAME_LABELS = ("口座名義人", "口座名義", "名義人", "名義", "代表取締役", "取締役", "担当者",
@@ -61,6 +68,23 @@ ORGANISATION_WORDS = frozenset({
 # One-kanji surnames that are far more often a prefix of the title after them (前社長, 新部長,
 # 各課長, 同氏, 本部長).
 NOT_SURNAME_PREFIXES = frozenset("前元新現同各全副総故旧次当本両歴初某諸貴御代兼亡先")
+# Country abbreviations before a title (英首相, 米大統領) are not one-kanji surnames either.
+COUNTRY_PREFIXES = frozenset("英米仏独露韓伊豪加蘭印中朝")
+# What a form field holds when it holds no name (回答者：なし, 担当者：未定, 氏名：同上).
+NOT_PERSON_VALUES = frozenset({
+    "なし", "無し", "ナシ", "ない", "無", "有", "有り", "あり", "不明", "ふめい", "未定", "みてい",
+    "未記入", "未入力", "記入なし", "該当なし", "同上", "本人", "ご本人", "省略", "空欄", "匿名",
+    "非公開", "非表示", "任意", "必須", "別紙", "別途", "後日", "全員", "各自", "未", "済", "済み",
+    "要", "不要", "ありません", "同じ", "上記", "下記", "以下", "前記", "代理", "代表", "複数",
+    "多数", "自分", "私", "わたし", "個人", "法人", "会社", "調整中", "確認中", "募集中", "選考中",
+    "未決定", "欠員", "空き", "代筆", "なし(本人)", "いない", "いません", "特になし", "とくになし",
+})  # fmt: skip
+# One-kanji surnames that after a bare label are as often a word (担当：東 is a region).
+AMBIGUOUS_SHORT_SURNAMES = frozenset("中所見長高金平北南東西向境角星原神城島")
+# Lines that follow a name in a signature block (岡 枝己 / TEL：…): the name line above them
+# is a person even when its surname is one kanji.
+CONTACT_LINE_STARTS = ("TEL", "Tel", "tel", "FAX", "Fax", "電話", "携帯", "Mail", "mail", "MAIL",
+                       "E-mail", "E-Mail", "Email", "e-mail", "メール", "内線", "〒", "Mobile")
 # A given name never ends in these: they end departments, companies and places (営業部, 本店).
 NOT_NAME_ENDINGS = frozenset("部課室係班局社店所館院校庁省署会組屋堂園県市区町村府駅線")
 COMPANY_FORMS = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "（株）", "㈱",

@@ -1,0 +1,48 @@
+"""A corpus id belongs to the member that first onboarded it.
+
+The binding is in the signed records: every run's provenance names its corpus and member
+(`externalParameters.corpusId` / `.member`), so the first run that names a corpus id fixes its
+owner, and the log, not an unsigned file, answers who that is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lineage.dsse import Envelope, EnvelopeError
+from lineage.log import TransparencyLog
+from schemas.predicates import PROVENANCE_PREDICATE
+
+
+class CorpusOwnerError(ValueError):
+    """A manifest for a corpus id that another member owns; one line for the user."""
+
+
+def corpus_owners(lines: list[bytes]) -> dict[str, tuple[str, int]]:
+    """corpus id -> (member, log line index) of the first run that named it."""
+    owners: dict[str, tuple[str, int]] = {}
+    for index, line in enumerate(lines):
+        try:
+            statement = json.loads(Envelope.from_json(line).payload)
+        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(statement, dict) or statement.get("predicateType") != (
+            PROVENANCE_PREDICATE
+        ):
+            continue
+        params = ((statement.get("predicate") or {}).get("buildDefinition") or {}).get(
+            "externalParameters") or {}
+        corpus, member = params.get("corpusId"), params.get("member")
+        if isinstance(corpus, str) and isinstance(member, str):
+            owners.setdefault(corpus, (member, index))
+    return owners
+
+
+def check_corpus_owner(store_root: Path, corpus_id: str, member: str) -> None:
+    owner = corpus_owners(TransparencyLog(Path(store_root)).read().lines).get(corpus_id)
+    if owner is not None and owner[0] != member:
+        raise CorpusOwnerError(
+            f"corpus.id {corpus_id} belongs to member {owner[0]} (first onboarded at log line "
+            f"{owner[1] + 1}); member {member} cannot onboard it: choose another corpus.id"
+        )

@@ -1,0 +1,26 @@
+"""`kura store ...`: care of the store itself."""
+
+from __future__ import annotations
+
+import typer
+
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, fail, note_line
+from pipelines.store import recover, store_lock
+
+store_app = typer.Typer(help="Care of the store: repair what interrupted commands left.",
+                        no_args_is_help=True)
+
+
+@store_app.command("repair")
+def repair(store: StoreOption = DEFAULT_STORE) -> None:
+    """Finish or undo what interrupted commands left: staged runs, half-appended log lines,
+    releases certified without their file. Every step says what it did; a whole store is left
+    as it is."""
+    if not store.is_dir():
+        raise fail(f"--store {store}: no such directory")
+    with store_lock(store, "store repair", note_line):
+        said = recover(store)
+    for line in said:
+        note_line(line)
+    if not said:
+        err_console.print(f"kura: store {store}: nothing to repair")
