@@ -7,6 +7,7 @@ they were made under and carry `signedAt`; `signed_at_of` finds it again in any 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,9 @@ from schemas.predicates import (
 from schemas.run import RunSummary, StoredFile
 
 DATAFLOW_RUNNERS = ("dataflow", "dataflowrunner")
+DIRECT_RUNNERS = ("direct", "directrunner")
+SITE_RUNNERS = (*DIRECT_RUNNERS, "portable", "portablerunner", "flink", "flinkrunner")
+EMBEDDED_FLINK = ("[auto]", "[local]")  # Beam's Flink started on the launching machine
 
 
 @dataclass(frozen=True)
@@ -69,26 +73,87 @@ def claimed(location: Location, source: str) -> ClaimedLocation:
     )
 
 
-def processing_locations(summary: RunSummary, facts: SigningFacts) -> list[ClaimedLocation]:
-    """Where the run's workers ran: the Dataflow --region, or else the signing site itself."""
-    region = summary.parameters.get("region")
-    if summary.runner.lower() in DATAFLOW_RUNNERS and isinstance(region, str):
-        country = next(
-            (a.country for a in facts.policy.allowed_locations
-             if a.provider == "gcp" and a.region == region),
-            "unknown",  # a region the policy does not know: verify will refuse the claim
-        )
-        return [
-            ClaimedLocation(
-                provider="gcp", country=country, region=region, claim_source="runner-option"
-            )
-        ]
+def endpoint_host(address: str) -> str:
+    """The host of a runner address: `host:port`, `[::1]:port` or `scheme://host:port/...`."""
+    netloc = address.split("://", 1)[1] if "://" in address else address
+    netloc = netloc.split("/", 1)[0].rsplit("@", 1)[-1]
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0].lower()
+    if netloc.count(":") > 1:  # a bare IPv6 address without a port
+        return netloc.lower()
+    return netloc.split(":", 1)[0].lower()
+
+
+def on_this_machine(address: str) -> bool:
+    """True when a runner address is a loopback address: the job runs on the launching
+    machine, so at the site whose key signs the run. No name is looked up."""
+    if address in ("embed", *EMBEDDED_FLINK):
+        return True
+    host = endpoint_host(address)
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _site_claim(facts: SigningFacts) -> ClaimedLocation:
     site = facts.site
-    return [
-        ClaimedLocation(
-            provider=site.provider, country=site.country, region=site.region, claim_source="policy"
-        )
-    ]
+    return ClaimedLocation(
+        provider=site.provider, country=site.country, region=site.region, claim_source="policy"
+    )
+
+
+def _gcp_region_claim(region: str, policy: TrustPolicy) -> ClaimedLocation:
+    country = next(
+        (a.country for a in policy.allowed_locations
+         if a.provider == "gcp" and a.region == region),
+        "unknown",  # a region the policy does not know: verify will refuse the claim
+    )
+    return ClaimedLocation(provider="gcp", country=country, region=region,
+                           claim_source="runner-option")
+
+
+def zone_region(zone: str) -> str:
+    """`asia-northeast1-b` -> `asia-northeast1` (a GCP zone is its region plus a letter)."""
+    return zone.rsplit("-", 1)[0] if zone.count("-") >= 2 else zone
+
+
+def _unplaced(what: str) -> ClaimedLocation:
+    """A place the signer cannot vouch for: claimed as unknown, so verify refuses it."""
+    return ClaimedLocation(provider="unknown", country="unknown", region=what,
+                           claim_source="runner-option")
+
+
+def processing_locations(summary: RunSummary, facts: SigningFacts) -> list[ClaimedLocation]:
+    """Where the run's work ran, from the launch placement the residency guard checked
+    (`parameters.launch`, written from the launch configuration), never from a default:
+
+    - Dataflow: its `region` (the job) and where its workers ran (`worker_region`, or the
+      region of `worker_zone` / `zone`), each as a gcp location of the policy.
+    - Direct, portable and Flink runners: the signing site, when the job endpoint, Flink master
+      and worker pool are on the launching machine; any other address is claimed as unknown.
+    """
+    launch = summary.parameters.get("launch")
+    launch = launch if isinstance(launch, Mapping) else {}
+    runner = summary.runner.lower()
+    if runner in DATAFLOW_RUNNERS:
+        regions = [launch.get("region"), launch.get("workerRegion"),
+                   *(zone_region(z) for z in (launch.get("workerZone"), launch.get("zone")) if z)]
+        named = list(dict.fromkeys(r for r in regions if isinstance(r, str) and r))
+        if not named:
+            return [_unplaced("dataflow region not recorded")]
+        return [_gcp_region_claim(region, facts.policy) for region in named]
+    if runner in SITE_RUNNERS:
+        addresses = [launch.get(key) for key in ("jobEndpoint", "flinkMaster", "workerPool")]
+        elsewhere = [a for a in addresses if isinstance(a, str) and not on_this_machine(a)]
+        if runner not in DIRECT_RUNNERS and not launch:
+            return [_unplaced(f"{summary.runner} endpoint not recorded")]
+        if elsewhere:
+            return [_unplaced(f"endpoint {endpoint_host(a)}") for a in elsewhere]
+        return [_site_claim(facts)]
+    return [_unplaced(f"runner {summary.runner}")]
 
 
 def _steps(parameters: Mapping[str, Any]) -> list[StepClaim]:

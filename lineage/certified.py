@@ -1,10 +1,12 @@
 """The trainer's API: a certified release as a `pyarrow.dataset.Dataset`.
 
     from lineage.certified import open_release
-    dataset = open_release("kura-store", "2026-q1")
+    dataset = open_release("kura-store", "2026-q1", trust_root="root.pub.pem")
     for batch in dataset.to_batches(columns=["doc_id", "text"]): ...
 
-`open_release` verifies the release's record (see lineage/release.py), then reads every shard's
+`open_release` needs a pinned root (`trust_root`, else KURA_TRUST_ROOT; never the store's own).
+It verifies the store as `audit verify` does and the release's record against that root (see
+lineage/release.py), then reads every shard's
 bytes once, checks their sha256 against the certified digest, and builds the dataset over those
 in-memory bytes. A file changed on disk after the check is never read again, so no row of an
 unverified shard can come out of the dataset. The cost is memory: the release's Parquet bytes
@@ -20,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from lineage.policy import TrustRoot
 from lineage.release import ReleaseVerificationError, read_certified_shard, verify_release
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,12 @@ class CertifiedReadError(ReleaseVerificationError):
 
 
 def open_release(
-    store: Path | str, name: str, trust_root: Path | None = None
+    store: Path | str, name: str, trust_root: TrustRoot | None = None
 ) -> ds.Dataset:
     """The rows of every shard of release `name`, verified; raises CertifiedReadError (one line
     naming the record, key or shard at fault) if anything fails. `trust_root`: the root public
-    key (PEM) you pinned; default, the store's own keys/root.pub.pem."""
+    key (PEM file) you pinned, else KURA_TRUST_ROOT; without either, UnpinnedRootError (a
+    ReleaseError) saying how to pin."""
     store = Path(store)
     try:
         release = verify_release(store, name, trust_root)

@@ -26,10 +26,9 @@ from lineage.code import code_identity
 from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
+from lineage.policy import TrustRoot
 from lineage.release import (
     SHARDS_PREFIX,
-    ReleaseFile,
-    ReleaseShard,
     certifier_uri,
     release_path,
     release_record_index,
@@ -54,6 +53,7 @@ from schemas.predicates import (
     VsaPredicate,
     VsaVerifier,
 )
+from schemas.release import ReleaseFile, ReleaseShard
 from schemas.store import StoreLayout
 
 log = logging.getLogger(__name__)
@@ -334,8 +334,8 @@ def _resolve_corpora(store_root: Path, asked: Sequence[str] | None,
     return sorted(set(asked))
 
 
-def _verification_failure(store_root: Path) -> str | None:
-    report = verify_store(store_root)
+def _verification_failure(store_root: Path, trust_root: TrustRoot | None) -> str | None:
+    report = verify_store(store_root, trust_root=trust_root)
     if report.ok:
         return None
     failures = report.failures()
@@ -344,11 +344,14 @@ def _verification_failure(store_root: Path) -> str | None:
 
 
 def create_release(
-    store_root: Path | str, name: str, corpora: Sequence[str] | None = None
+    store_root: Path | str, name: str, corpora: Sequence[str] | None = None,
+    trust_root: TrustRoot | None = None,
 ) -> CreatedRelease:
     """Certify every certified shard of `corpora` (default: every corpus of the store) as
-    release `name`: verify the store, sign the VSA with the certifier key, append it to the log
-    with a checkpoint, and write releases/<name>.json."""
+    release `name`: verify the store (against `trust_root`, else KURA_TRUST_ROOT, else the
+    site's own keys/root.pub.pem: the certifier runs at the site that writes this store), sign
+    the VSA with the certifier key, append it to the log with a checkpoint, and write
+    releases/<name>.json."""
     store_root = Path(store_root)
     check_release_name(name)
     tlog = TransparencyLog(store_root)
@@ -357,7 +360,7 @@ def create_release(
         if existing.exists():
             raise CertifyError(f"release {name} exists ({existing}); choose another name")
         context = load_site_context(store_root)  # fresh: the current keys and policy
-        problem = _verification_failure(store_root)
+        problem = _verification_failure(store_root, trust_root)
         if problem:
             raise StoreNotVerified(f"the store does not verify, so nothing is certified: {problem}")
         lines = tlog.read().lines

@@ -5,10 +5,15 @@ signed checkpoints of (tree size, root) under <store>/lineage/checkpoints/.
 Appends take an exclusive file lock (filelock) around "check the tail, write, fsync, checkpoint",
 so two runs on one store cannot interleave or lose a line, and every checkpoint describes exactly
 the bytes that were on disk when it was signed.
+
+The trust policy is in the log too (each version's envelope is a line), and a checkpoint names
+the digest of the newest policy line it covers (`policyDigest`), so the policy in force is
+bound into every signed tree head, not only reachable through its root hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,7 +27,7 @@ from lineage import merkle
 from lineage.clock import utc_now
 from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
 from lineage.signing import SigningKey
-from schemas.predicates import CHECKPOINT_PAYLOAD_TYPE
+from schemas.predicates import CHECKPOINT_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE
 from schemas.store import StoreLayout
 
 log = logging.getLogger(__name__)
@@ -38,27 +43,46 @@ class Checkpoint:
     origin: str
     tree_size: int
     root_hash: str  # hex
-    timestamp: str
+    timestamp: str  # for people: no verdict rests on a time the signer wrote
+    policy_digest: str | None = None  # the newest policy line covered; None before any (or old)
 
     def to_payload(self) -> bytes:
-        return canonical_json(
-            {
-                "origin": self.origin,
-                "rootHash": self.root_hash,
-                "timestamp": self.timestamp,
-                "treeSize": self.tree_size,
-            }
-        )
+        data = {
+            "origin": self.origin,
+            "rootHash": self.root_hash,
+            "timestamp": self.timestamp,
+            "treeSize": self.tree_size,
+        }
+        if self.policy_digest is not None:
+            data["policyDigest"] = self.policy_digest
+        return canonical_json(data)
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Checkpoint:
         data = json.loads(payload)
+        digest = data.get("policyDigest")
         return cls(
             origin=str(data["origin"]),
             tree_size=int(data["treeSize"]),
             root_hash=str(data["rootHash"]),
             timestamp=str(data["timestamp"]),
+            policy_digest=str(digest) if digest is not None else None,
         )
+
+
+def newest_policy_digest(lines: Sequence[bytes]) -> str | None:
+    """The digest (sha256 of the payload, as `SignedPolicy.digest`) of the last policy line."""
+    marker = POLICY_PAYLOAD_TYPE.encode()
+    for line in reversed(lines):
+        if marker not in line:
+            continue
+        try:
+            envelope = Envelope.from_json(line)
+        except EnvelopeError:
+            continue
+        if envelope.payload_type == POLICY_PAYLOAD_TYPE:
+            return "sha256:" + hashlib.sha256(envelope.payload).hexdigest()
+    return None
 
 
 @dataclass(frozen=True)
@@ -181,7 +205,8 @@ class TransparencyLog:
         """Sign the current tree head; the caller holds `lock`."""
         contents = self.read()
         tree_root = merkle.root(contents.leaf_hashes())
-        head = Checkpoint(origin, len(contents.lines), tree_root.hex(), utc_now())
+        head = Checkpoint(origin, len(contents.lines), tree_root.hex(), utc_now(),
+                          newest_policy_digest(contents.lines))
         signed = sign_checkpoint(head, key)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self._free_checkpoint_path(head.tree_size)

@@ -1,7 +1,9 @@
 """`kura pull NAME --dest DIR`: copy a verified release out of the store, all or nothing.
 
-The record is verified first (signature under a certifier key of the policy, inclusion in the
-latest signed checkpoint); then each shard is copied into a temporary folder beside DIR while
+Nothing happens without a pinned root (`--trust-root` / KURA_TRUST_ROOT). The store is verified
+first, as `audit verify` does, against that root (policy chain, records, checkpoints), then the
+release's record (signature under a certifier key of the policy, inclusion in the latest signed
+checkpoint); then each shard is copied into a temporary folder beside DIR while
 its bytes are hashed, so what is checked is exactly what was written. Only when every shard
 matched does the folder get its release.json and take DIR's name (one rename); on any failure it
 is removed and DIR is left as it was.
@@ -18,15 +20,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lineage.policy import TrustRoot
 from lineage.release import (
     PULLED_RELEASE_FILE,
-    PulledReleaseFile,
-    PulledShard,
     ReleaseError,
     copy_certified_shard,
     pulled_path,
     verify_release,
 )
+from schemas.release import PulledReleaseFile, PulledShard
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,13 @@ def _check_dest(dest: Path) -> None:
 
 
 def pull_release(
-    store_root: Path | str, name: str, dest: Path | str, trust_root: Path | None = None
+    store_root: Path | str, name: str, dest: Path | str, trust_root: TrustRoot | None = None
 ) -> PulledRelease:
-    """Verify release `name` and copy its shards to `dest` (which must not exist or be empty),
-    with dest/release.json listing names and digests. Raises ReleaseVerificationError naming
-    the culprit, ReleaseError for a user error; either way nothing appears at `dest`."""
+    """Verify the store and release `name` against the pinned root (`trust_root`, else
+    KURA_TRUST_ROOT) and copy its shards to `dest` (which must not exist or be empty), with
+    dest/release.json listing names, digests and the signed facts. Raises
+    ReleaseVerificationError naming the culprit, ReleaseError for a user error (UnpinnedRootError
+    without a pin); either way nothing appears at `dest`."""
     started = time.perf_counter()
     store_root, dest = Path(store_root), Path(dest)
     _check_dest(dest)
@@ -79,6 +83,7 @@ def pull_release(
             log_index=release.log_index,
             envelope_digest=release.envelope.digest,
             checkpoint_tree_size=release.checkpoint_tree_size,
+            trust_root=release.anchor_keyid,
             shards=pulled,
             certification=release.envelope.to_dict(),
         )

@@ -1,16 +1,18 @@
 """Releases: their index files, and verifying a release's certification record (C).
 
-    <store>/releases/<name>.json   the index `kura release list` reads: name, log index and
-                                   envelope digest of the record, shard list. Unsigned: every
-                                   reader goes back to the signed record it points at.
+    <store>/releases/<name>.json   the index `kura release list` reads (schemas/release.py):
+                                   name, log index and envelope digest of the record. Unsigned:
+                                   readers use it only to find the record.
 
-`verify_release` is what a trainer trusts, and it needs only the trust policy (checked against
-the root anchor), the log and the latest checkpoint: the record at the index's log line must be
-the envelope the index names, a VSA for this release with verificationResult PASSED and the
-Japanese residency level, signed by a certifier key of the policy that was valid for it, and
-included in the latest signed checkpoint (RFC 6962 inclusion proof). The shard list comes from
-the signed record, never from the index. Shard bytes are checked by the caller that reads them
-(pull, open_release), on the very bytes it keeps.
+`verify_release` is what a trainer trusts. It needs the root the trainer pinned (`--trust-root`
+/ KURA_TRUST_ROOT; never the store's own) and first runs `audit verify`'s checks over the store
+(`check_store`: policy chain, every record, checkpoints, consistency), then checks the record at
+the index's log line: the envelope the index names, the first certification of this release, a
+VSA with verificationResult PASSED and the Japanese residency level, signed by a certifier key of
+the policy valid at that log position, included in the latest signed checkpoint. Every fact it
+returns comes from signed records: the shard list from the VSA's subjects, each shard's rows and
+bytes from the residency attestation the VSA cites for it, the dates and certifier from the VSA.
+Shard bytes are checked by the caller that reads them (pull, open_release), on the bytes it keeps.
 """
 
 from __future__ import annotations
@@ -22,35 +24,47 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 
 from lineage import merkle
 from lineage.attest import is_statement
 from lineage.dsse import Envelope, EnvelopeError, signature_valid
-from lineage.log import LogContents, LogError, TransparencyLog
 from lineage.policy import (
     KnownKey,
+    PolicyChain,
     PolicyError,
+    TrustRoot,
     key_validity_problem,
     known_keys,
-    load_policy,
+    require_pinned_root,
     role_allows,
 )
-from lineage.signing import KeyFileError, load_public_key_pem
-from lineage.verify import checkpoint_problem
-from schemas.policy import TrustPolicy
+from lineage.signing import key_id
+from lineage.verify import CheckedStore, check_store
 from schemas.predicates import (
     CERTIFIER_URI_PREFIX,
     IN_TOTO_PAYLOAD_TYPE,
     JP_RESIDENCY_LEVEL,
     RELEASE_URI_PREFIX,
+    RESIDENCY_PREDICATE,
     VSA_PREDICATE,
     VsaPredicate,
 )
+from schemas.release import (
+    RELEASE_FILE_FORMAT,
+    PulledReleaseFile,
+    PulledShard,
+    ReleaseFile,
+    ReleaseShard,
+)
 from schemas.store import StoreLayout
 
-RELEASE_FILE_FORMAT = "1"
+# Re-exported: the release shapes live in schemas/release.py; older imports name this module.
+__all__ = [
+    "RELEASE_FILE_FORMAT", "PulledReleaseFile", "PulledShard", "ReleaseFile", "ReleaseShard",
+]
+
 PULLED_RELEASE_FILE = "release.json"
 SHARDS_PREFIX = "shards/"
 HASH_CHUNK = 1 << 20
@@ -64,61 +78,13 @@ class ReleaseVerificationError(ReleaseError):
     """A release that fails verification; the message names the record, key or shard at fault."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class ReleaseShard(_Model):
-    name: str = Field(description="store-relative path, as the certification's subject")
-    sha256: str
-    rows: int
-    bytes: int
-
-
-class ReleaseFile(_Model):
-    """<store>/releases/<name>.json."""
-
-    format: str = RELEASE_FILE_FORMAT
-    release: str
-    created_at: str
-    certifier_id: str
-    corpora: list[str]
-    log_index: int = Field(ge=0, description="0-based line of the certification in the log")
-    envelope_digest: str = Field(description="sha256 of the certification's envelope line")
-    shards: list[ReleaseShard]
-
-
-class PulledShard(_Model):
-    name: str = Field(description="store-relative path, as the certification's subject")
-    path: str = Field(description="path of the copy, relative to the pulled directory")
-    sha256: str
-    rows: int
-    bytes: int
-
-
-class PulledReleaseFile(_Model):
-    """<dest>/release.json, written by `kura pull` beside the shards. `certification` is the
-    signed envelope itself, so the pulled folder can be checked again without the store."""
-
-    format: str = RELEASE_FILE_FORMAT
-    release: str
-    certifier_id: str
-    time_verified: str
-    log_index: int
-    envelope_digest: str
-    checkpoint_tree_size: int
-    shards: list[PulledShard]
-    certification: dict[str, Any]
+class UnpinnedRootError(ReleaseError):
+    """No root was pinned (or the pin cannot be read): readers never trust the store's own."""
 
 
 @dataclass(frozen=True)
 class VerifiedRelease:
-    """A release whose record verified; `shards` are the signed record's subjects."""
+    """A release whose record verified; every field comes from signed records."""
 
     name: str
     log_index: int
@@ -127,11 +93,18 @@ class VerifiedRelease:
     signer_keyid: str
     time_verified: str
     checkpoint_tree_size: int
-    shards: tuple[ReleaseShard, ...]
+    shards: tuple[ReleaseShard, ...]  # the VSA's subjects; rows/bytes from their attestations
+    anchor_keyid: str = ""
+    policy_version: int = 0
 
     @property
     def where(self) -> str:
         return f"release {self.name} (log line {self.log_index + 1})"
+
+    @property
+    def corpora(self) -> list[str]:
+        return sorted({parts[1] for s in self.shards
+                       if len(parts := s.name.split("/")) == 3 and parts[0] + "/" == SHARDS_PREFIX})
 
 
 def release_uri(name: str) -> str:
@@ -211,10 +184,10 @@ def release_record_index(lines: list[bytes], name: str) -> int | None:
 # --- verifying the record -------------------------------------------------------------------------
 
 
-def _signing_certifier(
-    envelope: Envelope, policy: TrustPolicy, where: str
-) -> KnownKey:
+def _signing_certifier(envelope: Envelope, chain: PolicyChain, where: str) -> KnownKey:
     """The policy key whose signature verifies, which must be a certifier's."""
+    assert chain.current is not None
+    policy = chain.current.policy
     keys = known_keys(policy)
     for signature in envelope.signatures:
         known = keys.get(signature.keyid)
@@ -232,30 +205,23 @@ def _signing_certifier(
         f"{where}: no signature verifies under a key of the trust policy (signed by {signers})")
 
 
-def _check_inclusion(
-    tlog: TransparencyLog, contents: LogContents, policy: TrustPolicy, index: int, where: str
-) -> int:
-    """Prove the record's line is in the latest signed checkpoint; return its tree size."""
-    try:
-        checkpoints = tlog.checkpoints()
-    except LogError as exc:
-        raise ReleaseVerificationError(f"{where}: {exc}") from None
-    if not checkpoints:
+def _check_inclusion(checked: CheckedStore, index: int, where: str) -> int:
+    """Prove the record's line is in the latest signed checkpoint; return its tree size.
+    (`check_store` already judged that checkpoint's signer and root; this is the proof.)"""
+    if not checked.checkpoints:
         raise ReleaseVerificationError(f"{where}: the log has no signed checkpoint")
-    latest = checkpoints[-1]
+    latest = checked.checkpoints[-1]
     head = latest.checkpoint
     name = latest.path.name if latest.path else "the latest checkpoint"
-    problem = checkpoint_problem(latest, known_keys(policy), policy)
-    if problem:
-        raise ReleaseVerificationError(f"{where}: checkpoint {name}: {problem}")
+    lines = checked.lines
     if head.tree_size <= index:
         raise ReleaseVerificationError(
             f"{where}: not covered by the latest checkpoint {name} (size {head.tree_size})")
-    if head.tree_size > len(contents.lines):
+    if head.tree_size > len(lines):
         raise ReleaseVerificationError(
             f"{where}: checkpoint {name} covers {head.tree_size} lines but the log has "
-            f"{len(contents.lines)}: lines were removed")
-    hashes = contents.leaf_hashes()[: head.tree_size]
+            f"{len(lines)}: lines were removed")
+    hashes = [merkle.leaf_hash(line) for line in lines[: head.tree_size]]
     proof = merkle.inclusion_proof(index, hashes)
     if not merkle.verify_inclusion(index, head.tree_size, hashes[index], proof,
                                    bytes.fromhex(head.root_hash)):
@@ -292,52 +258,80 @@ def _parse_record(line: bytes, release: ReleaseFile, where: str) -> tuple[Envelo
     return envelope, predicate, list(statement.get("subject") or [])
 
 
-def _subjects(subjects: list[dict[str, Any]], release: ReleaseFile,
+def _attested_counts(
+    lines: list[bytes], predicate: VsaPredicate, where: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(shard name, sha256) -> (rows, bytes) from the residency records the VSA cites, each the
+    envelope the citation's digest names."""
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    for cited in predicate.input_attestations:
+        uri, digest = cited.uri or "", (cited.digest or {}).get("sha256", "")
+        try:
+            index = int(uri.removeprefix("kura:log/"))
+            envelope = Envelope.from_json(lines[index])
+            statement = json.loads(envelope.payload)
+        except (ValueError, IndexError, EnvelopeError, UnicodeDecodeError):
+            raise ReleaseVerificationError(
+                f"{where}: cites input attestation {uri!r}, which is not a log record") from None
+        if envelope.digest != digest or statement.get("predicateType") != RESIDENCY_PREDICATE:
+            raise ReleaseVerificationError(
+                f"{where}: input attestation {uri} is not the residency record it cites")
+        counts = (statement.get("predicate") or {}).get("counts") or {}
+        for subject in statement.get("subject") or []:
+            sha = (subject.get("digest") or {}).get("sha256", "")
+            found[(subject.get("name", ""), sha)] = (int(counts.get("rows", 0)),
+                                                     int(counts.get("bytes", 0)))
+    return found
+
+
+def _subjects(subjects: list[dict[str, Any]], counts: dict[tuple[str, str], tuple[int, int]],
               where: str) -> tuple[ReleaseShard, ...]:
-    indexed = {s.name: s for s in release.shards}
     shards = []
     for subject in subjects:
         name = subject.get("name") or ""
         sha = (subject.get("digest") or {}).get("sha256") or ""
-        listed = indexed.pop(name, None)
-        if listed is None or listed.sha256 != sha:
-            raise ReleaseVerificationError(
-                f"{where}: releases/{release.release}.json does not list {name} with the digest "
-                "its signed record certifies")
         shard_file_name(name)  # refuses a subject that would escape the store or the pull dir
-        shards.append(listed)
-    if indexed:
-        raise ReleaseVerificationError(
-            f"{where}: releases/{release.release}.json lists {sorted(indexed)[0]}, which its "
-            "signed record does not certify")
+        attested = counts.get((name, sha))
+        if attested is None:
+            raise ReleaseVerificationError(
+                f"{where}: certifies {name} but cites no residency attestation of it with that "
+                "digest")
+        shards.append(ReleaseShard(name=name, sha256=sha, rows=attested[0], bytes=attested[1]))
     if not shards:
         raise ReleaseVerificationError(f"{where}: certifies no shard")
     return tuple(shards)
 
 
 def verify_release(
-    store_root: Path | str, name: str, trust_root: Path | None = None
+    store_root: Path | str, name: str, trust_root: TrustRoot | None = None
 ) -> VerifiedRelease:
-    """Verify release `name`'s certification record (not yet its shard bytes); raise
-    ReleaseVerificationError naming what fails. `trust_root` is the root public key (PEM) the
-    trainer pinned; default: the store's keys/root.pub.pem."""
+    """Verify the store and release `name`'s certification record (not yet its shard bytes);
+    raise ReleaseVerificationError naming what fails. `trust_root` is the root public key (PEM
+    path, or the key) the trainer pinned, else KURA_TRUST_ROOT; without either, UnpinnedRootError.
+    """
     store_root = Path(store_root)
+    try:
+        anchor = require_pinned_root(trust_root)
+    except PolicyError as exc:
+        raise UnpinnedRootError(str(exc)) from None
     release = read_release(store_root, name)
     where = f"release {name} (log line {release.log_index + 1})"
-    try:
-        anchor = load_public_key_pem(trust_root.read_bytes()) if trust_root else None
-        policy = load_policy(store_root, anchor).policy
-    except (PolicyError, KeyFileError, OSError) as exc:
-        raise ReleaseVerificationError(f"trust policy: {exc}") from None
-    tlog = TransparencyLog(store_root)
-    contents = tlog.read()  # one read: the record and its proof come from the same bytes
-    if release.log_index >= len(contents.lines):
+    # The reader hashes the shards it hands out itself; every other check runs as in audit verify.
+    checked = check_store(store_root, trust_root=anchor, subjects=())
+    chain = checked.chain
+    if chain is None or chain.current is None:
+        raise ReleaseVerificationError(f"{where}: {_store_failure(checked, anchor)}")
+    lines = checked.lines
+    if release.log_index >= len(lines):
+        raise ReleaseVerificationError(f"{where}: the log has only {len(lines)} lines")
+    envelope, predicate, subjects = _parse_record(lines[release.log_index], release, where)
+    first = release_record_index(lines, name)
+    if first != release.log_index:
         raise ReleaseVerificationError(
-            f"{where}: the log has only {len(contents.lines)} lines")
-    envelope, predicate, subjects = _parse_record(
-        contents.lines[release.log_index], release, where)
-    key = _signing_certifier(envelope, policy, where)
-    problem = key_validity_problem(key.entry, predicate.time_verified, release.log_index)
+            f"{where}: release {name} was first certified at log line {(first or 0) + 1}")
+    key = _signing_certifier(envelope, chain, where)
+    problem = key_validity_problem(key.entry, release.log_index,
+                                   chain.introduced_at(key.entry.keyid))
     if problem:
         raise ReleaseVerificationError(f"{where}: {problem}")
     if predicate.verifier.id != certifier_uri(key.owner_id):
@@ -354,7 +348,10 @@ def verify_release(
             f"{where}: verificationResult {predicate.verification_result}, levels "
             f"{', '.join(predicate.verified_levels) or 'none'}: not a passed residency "
             "certification")
-    tree_size = _check_inclusion(tlog, contents, policy, release.log_index, where)
+    if not checked.report.ok:
+        raise ReleaseVerificationError(f"{where}: {_store_failure(checked, anchor)}")
+    tree_size = _check_inclusion(checked, release.log_index, where)
+    shards = _subjects(subjects, _attested_counts(lines, predicate, where), where)
     return VerifiedRelease(
         name=name,
         log_index=release.log_index,
@@ -363,8 +360,17 @@ def verify_release(
         signer_keyid=key.entry.keyid,
         time_verified=predicate.time_verified,
         checkpoint_tree_size=tree_size,
-        shards=_subjects(subjects, release, where),
+        shards=shards,
+        anchor_keyid=key_id(anchor),
+        policy_version=chain.current.policy.version,
     )
+
+
+def _store_failure(checked: CheckedStore, anchor: Ed25519PublicKey) -> str:
+    failures = checked.report.failures() or ["no policy version verifies"]
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    return (f"the store does not verify against the pinned root {key_id(anchor)[:19]}…: "
+            f"{failures[0]}{more}")
 
 
 # --- shard files ----------------------------------------------------------------------------------

@@ -1,24 +1,35 @@
 """`kura audit verify`: re-check a store's lineage from its files alone and say what fails.
 
+The trust anchor is the root public key the caller pinned (`--trust-root` / KURA_TRUST_ROOT);
+without a pin the store's own keys/root.pub.pem is used and the report says it is unpinned
+(`pull` and `open_release` refuse to run unpinned). `pull`, `open_release` and `release show`
+run these same checks (`check_store`) before handing anything out.
+
 Checks, in order (each names the line, file, key or run at fault):
-    policy.signature     the policy and every archived version verify under the trust anchor
+    policy.signature     the policy chain: v1 signed by the trust anchor, each next version by a
+                         root key of the one before, every version from `loggedSince` in the log,
+                         and keys/policy.json the newest version (a rollback names the version)
     log.format           every line is a DSSE envelope holding an in-toto Statement v1 of a known
                          predicate type; the file does not end inside a line
     record.signature     every envelope verifies under a key listed in the policy
     record.role          the key's role may sign that record type (a site key cannot certify)
-    record.key_validity  the key was valid at the record's signedAt and log position
-                         (rotation and revocation)
+    record.key_validity  the key was valid at the record's log position: after the policy line
+                         that introduced it, before the log size that retired it (never by a
+                         time the signer wrote)
     record.site_pairing  the signing key belongs to the site the record names, and the site
                          claim matches the policy's site
-    record.policy_digest the record cites a policy version that exists
+    record.policy_digest the record cites a policy version of the chain, the one in force at its
+                         log position
     subject.digest       every subject's sha256 matches the file on disk now (the latest record
                          of a path is authoritative; an older one for a rewritten path is not)
     residency.locations  every location claimed (site, inputs, processing, output) is allowed
     run.conservation     read = written + rejected + duplicates, and the shards' rows = written
-    log.checkpoint       the latest checkpoint is signed by a key allowed to, and its root is
-                         the Merkle root of the first treeSize lines; no line is uncovered
-    log.consistency      every stored checkpoint, and the auditor's --since-checkpoint, is an
-                         RFC 6962 prefix of the latest one (consistency proof verified)
+    log.checkpoint       the latest checkpoint is signed by a key valid at its tree size, binds
+                         the newest policy line it covers, and its root is the Merkle root of
+                         the first treeSize lines; no line is uncovered
+    log.consistency      every stored checkpoint, and the auditor's --since-checkpoint (always,
+                         also against an emptied or truncated store), is an RFC 6962 prefix of
+                         the latest one (consistency proof verified)
 """
 
 from __future__ import annotations
@@ -26,39 +37,48 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from lineage import merkle
-from lineage.attest import is_statement, signed_at_of
+from lineage.attest import is_statement
 from lineage.code import file_sha256
 from lineage.dsse import Envelope, EnvelopeError, signature_valid
-from lineage.log import LogError, SignedCheckpoint, TransparencyLog, read_checkpoint
+from lineage.keys import default_root_key_path, root_keys_in_store
+from lineage.log import (
+    Checkpoint,
+    LogError,
+    SignedCheckpoint,
+    TransparencyLog,
+    newest_policy_digest,
+    read_checkpoint,
+)
 from lineage.policy import (
     KnownKey,
+    PolicyChain,
     PolicyError,
-    SignedPolicy,
+    TrustRoot,
     allowed_values,
+    checkpoint_key_problem,
     key_validity_problem,
     known_keys,
     load_root_anchor,
-    parse_signed_policy,
-    policy_history,
-    policy_path,
-    policy_signature_problem,
+    pinned_root,
+    policy_chain,
     role_allows,
 )
 from lineage.policy import location_problem as policy_location_problem
-from lineage.signing import key_id, load_public_key_pem
+from lineage.signing import key_id
 from schemas.policy import TrustPolicy
 from schemas.predicates import (
     CHECKPOINT_PAYLOAD_TYPE,
     CONSERVATION_BYPRODUCT,
     IN_TOTO_PAYLOAD_TYPE,
+    POLICY_PAYLOAD_TYPE,
     PREDICATE_MODELS,
     PROVENANCE_PREDICATE,
     RESIDENCY_PREDICATE,
@@ -66,13 +86,13 @@ from schemas.predicates import (
 )
 
 CHECKS: tuple[tuple[str, str], ...] = (
-    ("policy.signature", "policy signed by the trust anchor"),
+    ("policy.signature", "policy chain from the trust anchor, newest logged"),
     ("log.format", "lines are DSSE in-toto statements"),
     ("record.signature", "envelope signatures under policy keys"),
     ("record.role", "key role allows the record type"),
-    ("record.key_validity", "key valid at signing time and log position"),
+    ("record.key_validity", "key valid at the record's log position"),
     ("record.site_pairing", "signing key belongs to the named site"),
-    ("record.policy_digest", "cited policy version exists"),
+    ("record.policy_digest", "cited policy version in force"),
     ("subject.digest", "subject digests match bytes on disk"),
     ("residency.locations", "every location allowed by the policy"),
     ("run.conservation", "read = written + rejected + duplicates"),
@@ -100,6 +120,8 @@ class VerifyReport:
     seconds: float
     log_size: int
     anchor_keyid: str
+    pinned: bool = False  # the anchor came from the caller, not from the store being checked
+    warnings: tuple[str, ...] = ()  # what holds but should change (a root key in the store)
 
     @property
     def ok(self) -> bool:
@@ -150,66 +172,94 @@ def _label(index: int, statement: dict[str, Any] | None) -> str:
     return f"line {index + 1} ({kind.rsplit('/', 2)[-2] if '/' in kind else kind} of {name})"
 
 
+@dataclass(frozen=True)
+class CheckedStore:
+    """A store as `check_store` read and judged it: the lines and checkpoints it read once, and
+    the policy chain; readers take what they hand out from exactly these bytes."""
+
+    report: VerifyReport
+    chain: PolicyChain | None
+    lines: list[bytes]
+    checkpoints: list[SignedCheckpoint]
+
+
 def verify_store(
     store_root: Path,
     since_checkpoint: Path | None = None,
-    trust_root: Path | None = None,
+    trust_root: TrustRoot | None = None,
 ) -> VerifyReport:
-    """Run every check on the store; never raises for a bad store, reports it instead."""
+    """Run every check on the store; never raises for a bad store, reports it instead.
+    `trust_root`: the pinned root (else KURA_TRUST_ROOT, else the store's own, reported)."""
+    return check_store(store_root, since_checkpoint, trust_root).report
+
+
+def check_store(
+    store_root: Path,
+    since_checkpoint: Path | None = None,
+    trust_root: TrustRoot | None = None,
+    subjects: Collection[str] | None = None,
+) -> CheckedStore:
+    """`verify_store`, keeping what it read. `subjects` limits subject.digest to those files
+    (a reader hashes the shards it hands out itself, on the bytes it keeps); None: every file."""
     started = time.perf_counter()
     store_root = Path(store_root)
     tally = _Tally()
+    warnings: list[str] = []
     anchor_id = ""
-    policy: TrustPolicy | None = None
-    try:
-        anchor = (
-            load_public_key_pem(trust_root.read_bytes()) if trust_root else
-            load_root_anchor(store_root)
-        )
-        anchor_id = key_id(anchor)
-        signed_policy = parse_signed_policy(policy_path(store_root).read_text(), "policy.json")
-        policy = signed_policy.policy
-        history = _check_policy(store_root, signed_policy, anchor, tally)
-    except (PolicyError, OSError, ValueError) as exc:
-        tally.fail("policy.signature", str(exc))
-        history = {}
+    pinned = False
     tlog = TransparencyLog(store_root)
-    contents = tlog.read()
-    if policy is not None:
-        entries = _check_records(contents.lines, policy, history, tally)
-        _check_subjects(store_root, entries, tally)
+    contents = tlog.read()  # once: every check below judges these very bytes
+    lines = contents.lines
+    chain: PolicyChain | None = None
+    try:
+        anchor = pinned_root(trust_root)
+        pinned = anchor is not None
+        if anchor is None:
+            anchor = load_root_anchor(store_root)
+            warnings.append("the trust anchor is the store's own keys/root.pub.pem: pin the root "
+                            "with --trust-root or KURA_TRUST_ROOT")
+        anchor_id = key_id(anchor)
+        chain = policy_chain(store_root, anchor, lines)
+    except PolicyError as exc:
+        tally.fail("policy.signature", str(exc))
+    policy: TrustPolicy | None = None
+    if chain is not None:
+        for problem in chain.problems:
+            tally.fail("policy.signature", problem)
+        tally.ok("policy.signature", len(chain.versions))
+        if chain.current is not None:
+            policy = chain.current.policy
+            tally.notes["policy.signature"] = (
+                f"v{policy.version} ({len(chain.logged)} logged), anchor {anchor_id[:19]}…"
+                + ("" if pinned else " (unpinned)"))
+            warnings += _root_keys_in_store(store_root, policy)
+    try:
+        stored = tlog.checkpoints()
+    except LogError as exc:
+        tally.fail("log.checkpoint", str(exc))
+        stored = []
+    if policy is not None and chain is not None:
+        entries = _check_records(lines, policy, chain, tally)
+        _check_subjects(store_root, entries, tally, subjects)
         _check_conservation(entries, tally)
-        _check_log(tlog, contents.lines, policy, since_checkpoint, tally)
+    _check_log(lines, stored, chain, since_checkpoint, tally)
     if contents.partial_tail:
-        tally.fail("log.format", f"{tlog.path.name} ends inside line {len(contents.lines) + 1}")
+        tally.fail("log.format", f"{tlog.path.name} ends inside line {len(lines) + 1}")
     checks = tuple(
         CheckResult(name, desc, tally.checked.get(name, 0), tuple(tally.failures.get(name, [])),
                     tally.notes.get(name, ""))
         for name, desc in CHECKS
     )
-    return VerifyReport(checks, time.perf_counter() - started, len(contents.lines), anchor_id)
+    report = VerifyReport(checks, time.perf_counter() - started, len(lines), anchor_id, pinned,
+                          tuple(warnings))
+    return CheckedStore(report, chain, lines, stored)
 
 
-def _check_policy(
-    store_root: Path, signed: SignedPolicy, anchor: Ed25519PublicKey, tally: _Tally
-) -> dict[str, SignedPolicy]:
-    problem = policy_signature_problem(signed, anchor)
-    if problem:
-        tally.fail("policy.signature", f"policy.json: {problem}")
-    else:
-        tally.ok("policy.signature")
-    history: dict[str, SignedPolicy] = {}
-    for digest, version in policy_history(store_root).items():
-        problem = policy_signature_problem(version, anchor)
-        if problem:
-            tally.fail("policy.signature", f"policy-history v{version.policy.version}: {problem}")
-        else:
-            tally.ok("policy.signature")
-            history[digest] = version
-    if signed.digest not in history:
-        tally.fail("policy.signature", "policy.json is not among the archived versions")
-    tally.notes["policy.signature"] = f"v{signed.policy.version}, anchor {key_id(anchor)[:19]}…"
-    return history
+def _root_keys_in_store(store_root: Path, policy: TrustPolicy) -> list[str]:
+    return [f"root private key {path.relative_to(store_root)} is inside the store (made before "
+            f"the root left it): whoever can read the store can sign policies; move it out, e.g. "
+            f"`mv {path} {default_root_key_path(path.stem)}`, and pass --root-key to policy changes"
+            for path in root_keys_in_store(store_root, policy)]
 
 
 def _parse_line(index: int, line: bytes, tally: _Tally) -> tuple[Envelope, dict] | None:
@@ -218,6 +268,8 @@ def _parse_line(index: int, line: bytes, tally: _Tally) -> tuple[Envelope, dict]
     except EnvelopeError as exc:
         tally.fail("log.format", f"line {index + 1}: {exc}")
         return None
+    if envelope.payload_type == POLICY_PAYLOAD_TYPE:
+        return envelope, {}  # a policy version: `policy_chain` parsed and judged it
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
         tally.fail("log.format", f"line {index + 1}: payloadType {envelope.payload_type!r}")
         return None
@@ -266,16 +318,27 @@ def _verified_key(
 
 
 def _check_records(
-    lines: list[bytes], policy: TrustPolicy, history: dict[str, SignedPolicy], tally: _Tally
+    lines: list[bytes], policy: TrustPolicy, chain: PolicyChain, tally: _Tally
 ) -> list[_Entry]:
     keys = known_keys(policy)
     sites = {s.site_id: s for s in policy.sites}
+    versions = chain.by_digest
+    logged = {p.index: p for p in chain.logged}
     entries: list[_Entry] = []
     for index, line in enumerate(lines):
         parsed = _parse_line(index, line, tally)
         if parsed is None:
             continue
         envelope, statement = parsed
+        if envelope.payload_type == POLICY_PAYLOAD_TYPE:
+            record = logged.get(index)
+            if record is not None and record.signed.digest in versions:
+                tally.ok("log.format")
+                tally.ok("record.signature")
+            else:  # `policy_chain` said why (policy.signature); name the line here too
+                tally.fail("record.signature", f"line {index + 1}: a policy version that is not "
+                           "part of the verified chain")
+            continue
         label = _label(index, statement)
         key = _verified_key(envelope, keys, label, tally)
         entries.append(_Entry(index, label, statement, key))
@@ -288,8 +351,7 @@ def _check_records(
             else:
                 tally.fail("record.role", f"{label}: {role} key {key.entry.keyid} "
                            f"({key.owner_id or 'root'}) may not sign {kind}")
-            signed_at = signed_at_of(statement) or ""
-            problem = key_validity_problem(key.entry, signed_at, index)
+            problem = key_validity_problem(key.entry, index, chain.introduced_at(key.entry.keyid))
             if problem:
                 tally.fail("record.key_validity", f"{label}: {problem}")
             else:
@@ -297,10 +359,16 @@ def _check_records(
             _check_pairing(label, kind, predicate, key, sites, tally)
         cited = _cited_policy(kind, predicate)
         if cited is not None:
-            if cited in history:
-                tally.ok("record.policy_digest")
-            else:
+            in_force = chain.in_force_at(index)
+            if cited not in versions:
                 tally.fail("record.policy_digest", f"{label}: cites unknown policy {cited}")
+            elif in_force is not None and cited != in_force.signed.digest:
+                tally.fail("record.policy_digest", f"{label}: cites policy "
+                           f"v{versions[cited].policy.version} but v"
+                           f"{in_force.signed.policy.version} (log line {in_force.index + 1}) "
+                           "was in force there")
+            else:
+                tally.ok("record.policy_digest")
         _check_locations(label, kind, predicate, policy, tally)
     return entries
 
@@ -380,7 +448,9 @@ def _check_locations(
             tally.ok("residency.locations")
 
 
-def _check_subjects(store_root: Path, entries: list[_Entry], tally: _Tally) -> None:
+def _check_subjects(
+    store_root: Path, entries: list[_Entry], tally: _Tally, only: Collection[str] | None = None
+) -> None:
     latest: dict[str, tuple[_Entry, str]] = {}
     claimed: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
@@ -397,6 +467,8 @@ def _check_subjects(store_root: Path, entries: list[_Entry], tally: _Tally) -> N
     root = store_root.resolve()
     superseded = sum(1 for digests in claimed.values() if len(digests) > 1)
     for name, (entry, expected) in sorted(latest.items()):
+        if only is not None and name not in only:
+            continue
         path = (store_root / name).resolve()
         if not path.is_relative_to(root) or not name:
             tally.fail("subject.digest", f"{entry.label}: subject {name!r} is outside the store")
@@ -453,10 +525,13 @@ def _check_conservation(entries: list[_Entry], tally: _Tally) -> None:
             tally.ok("run.conservation")
 
 
-def checkpoint_problem(
-    signed: SignedCheckpoint, keys: dict[str, KnownKey], policy: TrustPolicy
-) -> str | None:
-    """Why a checkpoint cannot be trusted under `policy` (signer, role, validity), or None."""
+def checkpoint_problem(signed: SignedCheckpoint, chain: PolicyChain) -> str | None:
+    """Why a checkpoint cannot be trusted under the chain's policy (signer, role, validity at
+    its tree size), or None."""
+    if chain.current is None:
+        return "no verified policy to check its signer against"
+    policy = chain.current.policy
+    keys = known_keys(policy)
     for signature in signed.envelope.signatures:
         known = keys.get(signature.keyid)
         if known is None:
@@ -465,8 +540,22 @@ def checkpoint_problem(
             return f"signature by {signature.keyid} does not verify"
         if not role_allows(policy, known.entry.role, CHECKPOINT_PAYLOAD_TYPE):
             return f"{known.entry.role} key {signature.keyid} may not sign checkpoints"
-        return key_validity_problem(known.entry, signed.checkpoint.timestamp, None)
+        return checkpoint_key_problem(known.entry, signed.checkpoint.tree_size,
+                                      chain.introduced_at(known.entry.keyid))
     return "signed by no key in the trust policy"
+
+
+def binding_problem(signed: SignedCheckpoint, lines: list[bytes]) -> str | None:
+    """A checkpoint that names a policy must name the newest policy line it covers."""
+    bound = signed.checkpoint.policy_digest
+    size = signed.checkpoint.tree_size
+    if bound is None or size > len(lines):
+        return None
+    newest = newest_policy_digest(lines[:size])
+    if bound != newest:
+        return (f"binds policy {bound[:19]}… but the newest policy in its {size} lines is "
+                f"{(newest or 'none')[:19]}…")
+    return None
 
 
 def _last_good(stored: list[SignedCheckpoint], hashes: list[bytes]) -> str:
@@ -479,27 +568,65 @@ def _last_good(stored: list[SignedCheckpoint], hashes: list[bytes]) -> str:
 
 
 def _check_log(
-    tlog: TransparencyLog,
     lines: list[bytes],
-    policy: TrustPolicy,
+    stored: list[SignedCheckpoint],
+    chain: PolicyChain | None,
     since: Path | None,
     tally: _Tally,
 ) -> None:
-    keys = known_keys(policy)
     hashes = [merkle.leaf_hash(line) for line in lines]
-    try:
-        stored = tlog.checkpoints()
-    except LogError as exc:
-        tally.fail("log.checkpoint", str(exc))
-        return
+    head = _check_head(lines, hashes, stored, chain, tally)
+    earlier = [(c.path.name if c.path else "?", c) for c in stored[:-1]]
+    if since is not None:
+        # Always checked: an emptied or truncated store must not make an auditor's memory moot.
+        try:
+            earlier.append((f"--since-checkpoint {since.name}", read_checkpoint(since)))
+        except LogError as exc:
+            tally.fail("log.consistency", str(exc))
+    for label, old in earlier:
+        problem = (checkpoint_problem(old, chain) if chain is not None
+                   else "no verified policy to check its signer against")
+        if problem:
+            tally.fail("log.consistency", f"{label}: {problem}")
+            continue
+        size = old.checkpoint.tree_size
+        old_root = old.checkpoint.root_hash
+        if size > len(lines):
+            tally.fail("log.consistency", f"{label} (size {size}) covers {size} lines but the log "
+                       f"has {len(lines)}: lines {len(lines) + 1}..{size} are missing")
+        elif head is None or size > head.tree_size:
+            # No trusted head to prove against: compare with the lines themselves.
+            if merkle.root(hashes[:size]).hex() == old_root:
+                tally.ok("log.consistency")
+            else:
+                tally.fail("log.consistency", f"{label} (size {size}, root {old_root[:12]}…) is "
+                           f"not a prefix of the log: history was rewritten")
+        elif merkle.verify_consistency(
+            size, head.tree_size, bytes.fromhex(old_root), bytes.fromhex(head.root_hash),
+            merkle.consistency_proof(size, hashes[: head.tree_size]),
+        ):
+            tally.ok("log.consistency")
+        else:
+            tally.fail("log.consistency", f"{label} (size {size}, root {old_root[:12]}…) is not a "
+                       f"prefix of the latest checkpoint (size {head.tree_size}): history was "
+                       "rewritten")
+
+
+def _check_head(
+    lines: list[bytes], hashes: list[bytes], stored: list[SignedCheckpoint],
+    chain: PolicyChain | None, tally: _Tally,
+) -> Checkpoint | None:
+    """Check the latest checkpoint; return its head if the log holds every line it covers."""
     if not stored:
         if lines:
             tally.fail("log.checkpoint", f"{len(lines)} log lines but no checkpoint")
-        return
+        return None
     latest = stored[-1]
     head = latest.checkpoint
     name = latest.path.name if latest.path else "latest checkpoint"
-    problem = checkpoint_problem(latest, keys, policy)
+    problem = (checkpoint_problem(latest, chain) if chain is not None
+               else "no verified policy to check its signer against")
+    binding = binding_problem(latest, lines)
     if problem:
         tally.fail("log.checkpoint", f"{name}: {problem}")
     elif head.tree_size > len(lines):
@@ -509,37 +636,12 @@ def _check_log(
         tally.fail("log.checkpoint", f"{name}: the Merkle root of the first {head.tree_size} lines "
                    f"is not the signed root {head.root_hash[:16]}…: the log was altered"
                    f"{_last_good(stored, hashes)}")
+    elif binding:
+        tally.fail("log.checkpoint", f"{name}: {binding}")
     elif head.tree_size < len(lines):
         tally.fail("log.checkpoint", f"lines {head.tree_size + 1}..{len(lines)} are covered by "
                    f"no checkpoint")
     else:
         tally.ok("log.checkpoint")
     tally.notes["log.checkpoint"] = f"size {head.tree_size}, root {head.root_hash[:12]}…"
-    if head.tree_size > len(lines):
-        return
-    full_root = bytes.fromhex(head.root_hash)
-    earlier = [(c.path.name if c.path else "?", c) for c in stored[:-1]]
-    if since is not None:
-        try:
-            earlier.append((f"--since-checkpoint {since.name}", read_checkpoint(since)))
-        except LogError as exc:
-            tally.fail("log.consistency", str(exc))
-    for label, old in earlier:
-        problem = checkpoint_problem(old, keys, policy)
-        if problem:
-            tally.fail("log.consistency", f"{label}: {problem}")
-            continue
-        size = old.checkpoint.tree_size
-        if size > head.tree_size:
-            tally.fail("log.consistency", f"{label} (size {size}) is larger than the latest "
-                       f"checkpoint (size {head.tree_size}): the log was truncated")
-            continue
-        proof = merkle.consistency_proof(size, hashes[: head.tree_size])
-        if merkle.verify_consistency(
-            size, head.tree_size, bytes.fromhex(old.checkpoint.root_hash), full_root, proof
-        ):
-            tally.ok("log.consistency")
-        else:
-            tally.fail("log.consistency", f"{label} (size {size}, root "
-                       f"{old.checkpoint.root_hash[:12]}…) is not a prefix of the latest "
-                       f"checkpoint (size {head.tree_size}): history was rewritten")
+    return head if head.tree_size <= len(lines) else None

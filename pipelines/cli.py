@@ -63,38 +63,37 @@ def _progress_bytes(progress_dir: Path) -> int:
 
 
 def _run_with_progress(plan, stages, runner: RunnerChoice, run_id: str) -> RunSummary:
-    """Run the pipeline in a worker thread while the main thread draws a progress bar.
+    """Run the pipeline while a helper thread draws a progress bar.
 
-    The reading DoFn marks each finished file; reading, normalization, analysis, quality and
-    PII are fused, so bytes marked done have been through those steps. Dedup and writing follow.
+    The pipeline runs in the main thread so that Ctrl-C and SIGTERM stop it where it is: the run
+    is then discarded with nothing left writing into its staging. The reading DoFn marks each
+    finished file; reading, normalization, analysis, quality and PII are fused, so bytes marked
+    done have been through those steps. Dedup and writing follow.
     """
     from pipelines.curate import run_curation
 
-    result: dict[str, object] = {}
-
-    def work() -> None:
-        try:
-            result["summary"] = run_curation(plan, stages, runner, run_id=run_id)
-        except BaseException as exc:  # handed to the main thread
-            result["error"] = exc
-
     progress_dir = plan.store.tmp(run_id) / "progress"
-    thread = threading.Thread(target=work, name="kura-pipeline", daemon=True)
+    finished = threading.Event()
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"curating {plan.corpus_id}", total=plan.total_bytes or 1)
-        thread.start()
-        while thread.is_alive():
-            done = _progress_bytes(progress_dir) if progress_dir.is_dir() else plan.total_bytes
-            progress.update(task, completed=done)
-            if done >= plan.total_bytes:
-                progress.update(task, description="deduplicating and writing shards")
-            thread.join(0.25)
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["summary"]  # type: ignore[return-value]
+
+        def draw() -> None:
+            while not finished.wait(0.25):
+                done = _progress_bytes(progress_dir) if progress_dir.is_dir() else 0
+                progress.update(task, completed=done)
+                if done >= plan.total_bytes:
+                    progress.update(task, description="deduplicating and writing shards")
+
+        drawer = threading.Thread(target=draw, name="kura-progress", daemon=True)
+        drawer.start()
+        try:
+            return run_curation(plan, stages, runner, run_id=run_id)
+        finally:
+            finished.set()
+            drawer.join(1)
 
 
 def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
@@ -121,12 +120,16 @@ def onboard(
         help="DirectRunner mode: in_memory or multi_processing (multi_threading with more than "
              "one worker is refused: it loses elements).")] = None,
     region: Annotated[str | None, typer.Option(
-        help="The runner's region (Dataflow); checked by the residency guard.")] = None,
+        help="The runner's region (Dataflow); checked by the residency guard, and it wins over "
+             "a --region after `--`.")] = None,
 ) -> None:
     """Onboard a corpus: check residency, then read, curate and write it into the store.
 
     Arguments after `--` are passed to Beam as pipeline options
-    (e.g. `-- --job_endpoint=localhost:8099 --environment_type=LOOPBACK`).
+    (e.g. `-- --job_endpoint=localhost:8099 --environment_type=LOOPBACK`). They are parsed as
+    Beam parses them (a repeated option: the last value wins), and every one that can place
+    data or work somewhere is checked by the residency guard; one it cannot judge is refused.
+    The runner is kura's --runner only.
 
     Exit status: 0 every written document is certified; 2 a user error, nothing run;
     3 documents were withheld (quarantined by the residual-PII gate, or in a shard whose suite

@@ -3,7 +3,10 @@
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
 
-User errors exit 2 with one line; a failed verification exits 1.
+User errors exit 2 with one line; a failed verification exits 1. The root private key lives
+outside the store: `keys init --root-key-out` writes it, the commands that change the policy
+read it (`--root-key`); `audit verify` checks against the root you pin (`--trust-root` or
+KURA_TRUST_ROOT) and says so when it had to take the store's own.
 """
 
 from __future__ import annotations
@@ -16,9 +19,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lineage.keys import KeyStoreError, init_keys, revoke_key, rotate_key
+from lineage.keys import (
+    KeyStoreError,
+    allow_location,
+    default_root_key_path,
+    init_keys,
+    revoke_key,
+    rotate_key,
+)
 from lineage.log import LogError, TransparencyLog
-from lineage.policy import PolicyError, load_policy
+from lineage.policy import TRUST_ROOT_ENV, PolicyError, load_policy, root_public_key_path
 from lineage.trace import TraceError, trace_shard, trace_source
 from lineage.verify import verify_store
 from pipelines.cli_common import DEFAULT_STORE, StoreOption
@@ -30,6 +40,12 @@ audit_app = typer.Typer(help="Verify and trace the signed lineage log.", no_args
 
 console = Console(highlight=False, soft_wrap=True)
 
+RootKeyOption = Annotated[
+    Path,
+    typer.Option("--root-key", help="the root private key (PEM) `kura keys init` wrote outside "
+                 "the store; it signs the new policy version"),
+]
+
 
 @keys_app.command("init")
 def keys_init(
@@ -39,28 +55,40 @@ def keys_init(
     provider: Annotated[str, typer.Option("--provider", help="onprem, gcp, aws or azure")] = (
         "onprem"
     ),
+    root_key_out: Annotated[
+        Path | None,
+        typer.Option("--root-key-out", help="where to write the root private key, outside the "
+                     f"store (default: {default_root_key_path('<key id>')})"),
+    ] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Create the root, site and certifier keys and a signed trust policy (v1)."""
+    """Create the root, site and certifier keys and a signed trust policy (v1); the root private
+    key goes outside the store."""
     try:
-        context = init_keys(store, site, country, region, provider)
-    except (KeyStoreError, PolicyError) as exc:
+        context = init_keys(store, site, country, region, provider, root_key_out)
+    except (KeyStoreError, PolicyError, LogError) as exc:
         raise _fail(str(exc)) from None
     console.print(f"site {context.site_id} ({provider} {country} {region}) in {store}")
     console.print(f"  root key      {context.policy.root_keys[0].keyid}  (pin this id)")
     console.print(f"  site key      {context.site_key.keyid}")
     console.print(f"  certifier key {context.certifier_key.keyid}")
-    console.print(f"  policy v{context.policy.version} {context.signed_policy.digest}")
+    console.print(f"  policy v{context.policy.version} {context.signed_policy.digest} (log line 1)")
+    console.print(f"  root private key: {context.root_key_path} (keep it offline; policy "
+                  "changes take --root-key)")
+    console.print(f"  pin the root: copy {root_public_key_path(store)} out of the store and pass "
+                  f"it as --trust-root (or {TRUST_ROOT_ENV}) to pull, release show, audit verify")
 
 
 @keys_app.command("rotate")
 def keys_rotate(
+    root_key: RootKeyOption,
     role: Annotated[str, typer.Option("--role", help="site or certifier")] = "site",
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Replace the local site's (or certifier's) key; the old key's validity ends now."""
+    """Replace the local site's (or certifier's) key; the old key's validity ends at this log
+    position and its private key is deleted."""
     try:
-        old, new = rotate_key(store, role)
+        old, new = rotate_key(store, role, root_key=root_key)
     except (KeyStoreError, PolicyError, LogError) as exc:
         raise _fail(str(exc)) from None
     console.print(f"retired {old.keyid} (valid until {old.valid_until}, "
@@ -72,18 +100,40 @@ def keys_rotate(
 @keys_app.command("revoke")
 def keys_revoke(
     keyid: Annotated[str, typer.Argument(help="sha256:<hex> key id")],
+    root_key: RootKeyOption,
     reason: Annotated[str, typer.Option("--reason")] = "unspecified",
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Revoke a key: its records before this point stay valid, later ones fail verify."""
+    """Revoke a key: its records before this log position stay valid, later ones fail verify;
+    its private key is deleted."""
     try:
-        old, new = revoke_key(store, keyid, reason)
+        old, new = revoke_key(store, keyid, reason, root_key=root_key)
     except (KeyStoreError, PolicyError, LogError) as exc:
         raise _fail(str(exc)) from None
     assert old.revoked is not None
     console.print(f"revoked {old.keyid} at {old.revoked.at} (log size {old.revoked.log_size})")
     if new is not None:
         console.print(f"replacement {old.role} key {new.keyid}")
+
+
+@keys_app.command("allow-location")
+def keys_allow_location(
+    uri: Annotated[str, typer.Argument(help="a named bucket or cluster, e.g. gs://kura-jp-raw")],
+    provider: Annotated[str, typer.Option("--provider", help="gcp, aws, azure or onprem")],
+    region: Annotated[str, typer.Option("--region", help="the region it is in")],
+    root_key: RootKeyOption,
+    country: Annotated[str, typer.Option("--country")] = "JP",
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Allow one named location (matched on `/` boundaries: gs://kura-jp covers gs://kura-jp/x,
+    never gs://kura-jp-us-mirror) in a new, logged policy version."""
+    try:
+        entry = allow_location(store, uri, provider, country, region, root_key=root_key)
+        policy = load_policy(store)
+    except (KeyStoreError, PolicyError, LogError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"allowed {entry.uri} ({entry.provider} {entry.country} {entry.region}) in "
+                  f"policy v{policy.policy.version} {policy.digest}")
 
 
 @keys_app.command("show")
@@ -95,8 +145,9 @@ def keys_show(store: StoreOption = DEFAULT_STORE) -> None:
         raise _fail(str(exc)) from None
     policy = signed.policy
     console.print(f"policy v{policy.version} issued {policy.issued_at} {signed.digest}")
-    console.print("allowed: " + ", ".join(f"{a.provider} {a.region}"
-                                          for a in policy.allowed_locations))
+    console.print("allowed: " + ", ".join(
+        f"{a.provider} {a.region}" + (f" {a.uri}" if a.uri else "")
+        for a in policy.allowed_locations))
     table = Table("holder", "role", "key id", "valid from", "status")
     holders = [("root", policy.root_keys)]
     holders += [(f"site {s.site_id}", s.keys) for s in policy.sites]
@@ -121,16 +172,19 @@ def audit_verify(
     ] = None,
     trust_root: Annotated[
         Path | None,
-        typer.Option("--trust-root", help="the root public key (PEM) you pinned; default: the "
-                     "store's keys/root.pub.pem"),
+        typer.Option("--trust-root", help=f"the root public key (PEM) you pinned; default: "
+                     f"${TRUST_ROOT_ENV}, else the store's own keys/root.pub.pem (reported)"),
     ] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Check the policy, every record, the shards on disk and the Merkle log; exit 0 only if
-    every check holds."""
+    """Check the policy chain, every record, the shards on disk and the Merkle log; exit 0 only
+    if every check holds."""
     if not store.is_dir():
         raise _fail(f"--store {store}: no such directory")
-    report = verify_store(store, since_checkpoint=since_checkpoint, trust_root=trust_root)
+    try:
+        report = verify_store(store, since_checkpoint=since_checkpoint, trust_root=trust_root)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
     table = Table("check", "result", "checked", "detail", title=f"kura audit verify {store}")
     for check in report.checks:
         if check.failures:
@@ -145,9 +199,12 @@ def audit_verify(
     console.print(table)
     for line in report.failures():
         console.print(f"[red]✗[/red] {line}", soft_wrap=True)
+    for line in report.warnings:
+        console.print(f"[yellow]![/yellow] {line}", soft_wrap=True)
     verdict = "[green]all checks hold[/green]" if report.ok else "[red]verification FAILED[/red]"
+    anchor = "pinned" if report.pinned else "the store's own, NOT pinned"
     console.print(f"{verdict}: {report.log_size} log records, trust anchor "
-                  f"{report.anchor_keyid or '?'}, {report.seconds:.3f} s")
+                  f"{report.anchor_keyid or '?'} ({anchor}), {report.seconds:.3f} s")
     if not report.ok:
         raise typer.Exit(1)
 

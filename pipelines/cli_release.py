@@ -3,8 +3,10 @@
     app.add_typer(release_app, name="release")
     app.command("pull")(pull)
 
-User errors exit 2 with one line; a release that fails verification exits 1 with one line naming
-the record, key or shard at fault.
+User errors exit 2 with one line (a missing pin among them); a release that fails
+verification exits 1 with one line naming the record, key or shard at fault. `pull` and
+`release show` take the root from `--trust-root` or KURA_TRUST_ROOT, never from the store, verify
+the store as `audit verify` does, and show only facts from signed records.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from rich.table import Table
 from lineage.certify import CertifyError, StoreNotVerified, create_release
 from lineage.keys import KeyStoreError
 from lineage.log import LogError
-from lineage.policy import PolicyError
+from lineage.policy import TRUST_ROOT_ENV, PolicyError
 from lineage.pull import pull_release
 from lineage.release import (
     ReleaseError,
     ReleaseVerificationError,
+    UnpinnedRootError,
     list_releases,
-    read_release,
     release_path,
     shard_problem,
     verify_release,
@@ -41,10 +43,9 @@ console = Console(highlight=False, soft_wrap=True)
 
 TrustRootOption = Annotated[
     Path | None,
-    typer.Option("--trust-root", help="the root public key (PEM) you pinned; default: the "
-                 "store's keys/root.pub.pem"),
+    typer.Option("--trust-root", help=f"the root public key (PEM) you pinned, kept outside the "
+                 f"store; default: ${TRUST_ROOT_ENV}; required one way or the other"),
 ]
-
 
 
 
@@ -104,7 +105,9 @@ def release_list(store: StoreOption = DEFAULT_STORE) -> None:
     if not releases:
         console.print(f"no release in {store}; create one with `kura release create NAME`")
         return
-    table = Table("release", "created", "corpora", "shards", "rows", "log line", "certifier")
+    table = Table("release", "created", "corpora", "shards", "rows", "log line", "certifier",
+                  caption="from releases/*.json, an unsigned index: `kura release show NAME "
+                  "--trust-root ROOT` verifies and shows the signed facts")
     for r in releases:
         table.add_row(r.release, r.created_at, ", ".join(r.corpora), str(len(r.shards)),
                       f"{sum(s.rows for s in r.shards):,}", str(r.log_index + 1), r.certifier_id)
@@ -117,32 +120,29 @@ def release_show(
     trust_root: TrustRootOption = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Show a release's shards and digests, and verify its record and every shard."""
+    """Verify the store, a release's record and every shard against the pinned root; show the
+    signed facts (rows and bytes from each shard's residency attestation)."""
     _need_store(store)
-    try:
-        index = read_release(store, name)
-    except ReleaseError as exc:
-        raise _fail(str(exc)) from None
-    console.print(f"release {index.release}, created {index.created_at} by {index.certifier_id}")
-    console.print(f"  certification at log line {index.log_index + 1}, envelope sha256 "
-                  f"{index.envelope_digest}")
     try:
         verified = verify_release(store, name, trust_root)
     except ReleaseVerificationError as exc:
-        table = Table("shard", "sha256", "rows")
-        for s in index.shards:
-            table.add_row(s.name, s.sha256, f"{s.rows:,}")
-        console.print(table)
-        console.print(f"[red]✗ NOT verified:[/red] {exc}")
+        console.print(f"[red]✗ release {name} NOT verified:[/red] {exc}")
         raise typer.Exit(1) from None
-    console.print(f"  signed by certifier key {verified.signer_keyid}; in checkpoint of size "
+    except (ReleaseError, PolicyError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"release {verified.name}: certified {verified.time_verified} by "
+                  f"{verified.certifier_id} (key {verified.signer_keyid})")
+    console.print(f"  corpora {', '.join(verified.corpora)}; policy v{verified.policy_version}; "
+                  f"pinned root {verified.anchor_keyid}")
+    console.print(f"  certification at log line {verified.log_index + 1}, envelope sha256 "
+                  f"{verified.envelope.digest}; in checkpoint of size "
                   f"{verified.checkpoint_tree_size} (inclusion proof verified)")
     problems = []
-    table = Table("shard", "sha256", "rows", "verified")
+    table = Table("shard", "sha256", "rows", "bytes", "verified")
     for shard in verified.shards:
         problem = shard_problem(store, verified, shard)
         problems += [problem] if problem else []
-        table.add_row(shard.name, shard.sha256, f"{shard.rows:,}",
+        table.add_row(shard.name, shard.sha256, f"{shard.rows:,}", f"{shard.bytes:,}",
                       "[red]NO[/red]" if problem else "[green]yes[/green]")
     console.print(table)
     for problem in problems:
@@ -150,7 +150,7 @@ def release_show(
     if problems:
         console.print(f"[red]release {name} NOT verified[/red]: {len(problems)} shard(s) differ")
         raise typer.Exit(1)
-    console.print(f"[green]release {name} verified[/green]: record, inclusion and "
+    console.print(f"[green]release {name} verified[/green]: store, record, inclusion and "
                   f"{len(verified.shards)} shard digests")
 
 
@@ -160,13 +160,16 @@ def pull(
     trust_root: TrustRootOption = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Verify a release and copy its shards to DEST; nothing is copied unless all verify."""
+    """Verify the store and a release against the pinned root and copy its shards to DEST;
+    nothing is copied unless all verify."""
     _need_store(store)
     try:
         pulled = pull_release(store, name, dest, trust_root)
     except ReleaseVerificationError as exc:
         raise _fail(f"refused: {exc}; nothing was written to {dest}", 1) from None
-    except (ReleaseError, OSError) as exc:
+    except UnpinnedRootError as exc:
+        raise _fail(f"refused: {exc}; nothing was written to {dest}") from None
+    except (ReleaseError, PolicyError, OSError) as exc:
         raise _fail(str(exc)) from None
     console.print(f"pulled release {name}: {len(pulled.shards)} verified shards, "
                   f"{pulled.bytes_copied:,} bytes into {pulled.dest} ({pulled.seconds:.2f} s)")

@@ -29,7 +29,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
 
-from pipelines.options import RunnerChoice, pipeline_options
+from pipelines.launch_config import LaunchConfig, as_launch_config
+from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan
 from schemas.records import (
     DOCUMENT_SCHEMA,
@@ -282,8 +283,11 @@ def _quarantined_documents(files: list[WrittenFile], root: Path) -> list[Quarant
     return quarantined
 
 
-def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoice,
-              started_at: str) -> RunSummary:
+def summarize(plan: CurationPlan, run_id: str, run_tmp: Path,
+              runner: RunnerChoice | LaunchConfig, started_at: str) -> RunSummary:
+    """The run summary; its runner and placement (`parameters.launch`) are the launch
+    configuration's, which the guard checked and the attestations claim."""
+    launch = as_launch_config(runner)
     reports = {r.uri: r for r in _read_records(run_tmp / "inputs", FileReport)}
     outputs = run_tmp / "outputs"
     shard_files = _read_records(outputs / "shards", WrittenFile)
@@ -314,11 +318,12 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path, runner: RunnerChoi
         member=plan.manifest.corpus.member,
         manifest_sha256=plan.manifest_sha256,
         kura_version=plan.kura_version,
-        runner=runner.runner,
-        workers=runner.workers,
+        runner=launch.runner,
+        workers=launch.workers,
         started_at=started_at,
         finished_at=_now(),
-        parameters=plan.manifest.model_dump(mode="json", exclude={"sources"}),
+        parameters={**plan.manifest.model_dump(mode="json", exclude={"sources"}),
+                    "launch": launch.placement()},
         inputs=inputs,
         counts=counts,
         pii=_pii_totals(shard_files),
@@ -345,17 +350,18 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
-def run_curation(plan: CurationPlan, stages: StagePlan, runner: RunnerChoice,
+def run_curation(plan: CurationPlan, stages: StagePlan, runner: RunnerChoice | LaunchConfig,
                  run_id: str | None = None) -> RunSummary:
     """Run the pipeline to the end and write the run summary; returns it."""
+    launch = as_launch_config(runner)  # the very object `launch()` guarded
     run_id = run_id or new_run_id()
     run_tmp = plan.store.tmp(run_id)
     (run_tmp / "progress").mkdir(parents=True, exist_ok=True)
     started_at = _now()
     try:
-        with beam.Pipeline(options=pipeline_options(runner)) as p:
+        with beam.Pipeline(options=launch.pipeline_options()) as p:
             build_graph(p, plan, stages, run_tmp)
-        summary = summarize(plan, run_id, run_tmp, runner, started_at)
+        summary = summarize(plan, run_id, run_tmp, launch, started_at)
     finally:
         shutil.rmtree(run_tmp, ignore_errors=True)
     plan.store.runs.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,9 @@
 
 generate -> keys and trust policy -> onboard (guard, curate, validate, attest) -> certify a
 release -> verify the store -> pull the release -> read it as a trainer would.
+
+The demo made the store's root key (outside the store, in Kura's config folder), so it pins that
+root itself: it reads the public half from the private key it holds, never from the store.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from rich.console import Console
 
 from lineage.certified import open_release
 from lineage.certify import create_release
-from lineage.keys import ensure_local_site
+from lineage.keys import default_root_key_path, ensure_local_site
 from lineage.pull import pull_release
+from lineage.signing import KeyFileError, load_private_key
 from lineage.verify import verify_store
 from pipelines.democorpus import generate_demo_corpus
 from pipelines.options import RunnerChoice
@@ -60,8 +64,13 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
         f"duplicates and broken records: {corpus.manifest_path.parent}/")
 
     site = ensure_local_site(store)
+    root_path = site.root_key_path or default_root_key_path(site.policy.root_keys[0].keyid)
+    try:
+        pinned = load_private_key(root_path).public_key
+    except KeyFileError as exc:
+        raise DemoError(f"the demo's root key is gone ({exc}); run `kura demo --fresh`") from None
     say(f"[bold]2. keys and trust policy[/] for site {site.site_id} (onprem, JP, {site.region}):"
-        f" {store / 'keys'}/")
+        f" {store / 'keys'}/; root key kept outside the store: {root_path}")
 
     manifest = load_manifest(corpus.manifest_path)
     result = launch(manifest, corpus.manifest_path, store, runner,
@@ -83,13 +92,13 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     say(f"   lineage log:  {store / 'lineage' / 'log.jsonl'} "
         f"(tree size {result.recorded.tree_size})")
 
-    created = create_release(store, RELEASE_NAME)
+    created = create_release(store, RELEASE_NAME, trust_root=pinned)
     release = created.release
     say(f"[bold]4. certified[/] release {release.release}: {len(release.shards)} shards signed "
         f"by certifier {release.certifier_id} at log line {release.log_index}: "
         f"{store / 'releases' / (RELEASE_NAME + '.json')}")
 
-    report = verify_store(store)
+    report = verify_store(store, trust_root=pinned)
     if not report.ok:
         raise DemoError("audit verify failed: " + "; ".join(report.failures()[:3]))
     say(f"[bold]5. verified[/] the store: {len(report.checks)} checks hold over "
@@ -101,8 +110,8 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
             raise DemoError(f"{pull_dir} exists and holds no pulled release; the demo replaces "
                             "only its own pulled copy: move that folder away")
         shutil.rmtree(pull_dir)
-    pulled = pull_release(store, RELEASE_NAME, pull_dir)
-    dataset = open_release(store, RELEASE_NAME)
+    pulled = pull_release(store, RELEASE_NAME, pull_dir, trust_root=pinned)
+    dataset = open_release(store, RELEASE_NAME, trust_root=pinned)
     rows = dataset.count_rows()
     say(f"[bold]6. pulled[/] {len(pulled.shards)} verified shards ({pulled.bytes_copied:,} bytes)"
         f" to {pull_dir}/; `lineage.certified.open_release` reads {rows:,} documents")

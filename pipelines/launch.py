@@ -19,7 +19,8 @@ from lineage.owners import check_corpus_owner
 from lineage.record import RecordedRun
 from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
-from pipelines.options import RunnerChoice, validate_runner
+from pipelines.launch_config import check_launch_recorded, launch_config, use_filesystem_options
+from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan, plan_run
 from pipelines.stages import stages_for
 from pipelines.store import Announce, discard, publish, recover, staging_root, store_lock
@@ -27,6 +28,7 @@ from pipelines.validation import validate_run
 from schemas.manifest import Manifest
 from schemas.run import RunSummary
 from schemas.store import StoreLayout
+from transforms.pii import check_secret
 
 RunFn = Callable[[CurationPlan, StagePlan, str], RunSummary]
 
@@ -38,16 +40,6 @@ class LaunchResult:
     validation_seconds: float
     validation_setup_seconds: float
     report: Path
-
-
-def _beam_option(args: tuple[str, ...], name: str) -> str | None:
-    """The value of a pass-through Beam option (`--name=value` or `--name value`)."""
-    for i, arg in enumerate(args):
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-        if arg == f"--{name}" and i + 1 < len(args):
-            return args[i + 1]
-    return None
 
 
 def _quiet(_line: str) -> None:
@@ -63,16 +55,12 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
            announce: Announce = _quiet) -> LaunchResult:
     """Guard, then, holding the store lock: recover leftovers, plan, run into staging,
     validate, publish. Nothing a failed or interrupted run wrote is published."""
-    validate_runner(runner)
+    # Parsed once: the guard checks, the pipeline runs with and the summary records this object.
+    config = launch_config(runner)
+    check_secret(manifest.pii)  # a missing pseudonym secret stops the launch, before the lock
     site = site_context(store_root, create_local_site)
-    guard_launch(
-        manifest, store_root, runner.runner,
-        region=runner.region or _beam_option(runner.extra_args, "region"),
-        temp_location=_beam_option(runner.extra_args, "temp_location"),
-        staging_location=_beam_option(runner.extra_args, "staging_location"),
-        policy=site.signed_policy,
-        site_id=site.site_id,
-    )
+    guard_launch(manifest, store_root, config, site.signed_policy, site_id=site.site_id)
+    use_filesystem_options(config)  # listing gs:// and s3:// sources uses the checked options
     with store_lock(store_root, f"onboard of {manifest.corpus.id}", announce):
         for line in recover(store_root):
             announce(line)
@@ -89,6 +77,7 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
             staged.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(manifest_path, staged.store.manifest(plan.corpus_id))
             summary = run(staged, stages, run_id)
+            check_launch_recorded(summary, config)
             validated = validate_run(staging, summary, manifest)
             published = publish(
                 store_root, staging, validated.summary,

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.launch_config import LaunchConfig
 
 DIRECT = "DirectRunner"
 PORTABLE = "PortableRunner"
@@ -55,15 +61,10 @@ def validate_runner(choice: RunnerChoice) -> None:
         )
 
 
-def pipeline_options(choice: RunnerChoice):  # -> PipelineOptions
+def pipeline_options(runner: RunnerChoice | LaunchConfig) -> PipelineOptions:
+    """The Beam options a pipeline runs with: built from the launch configuration the residency
+    guard checked (pipelines/launch_config.py), never from argv read a second way."""
     # Imported here: importing Beam takes a second, and `kura --help` should not wait for it.
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from pipelines.launch_config import as_launch_config
 
-    validate_runner(choice)
-    args = [f"--runner={choice.runner}", *choice.extra_args]
-    if choice.runner == DIRECT:
-        mode = choice.running_mode or ("multi_processing" if choice.workers > 1 else "in_memory")
-        args += [f"--direct_num_workers={choice.workers}", f"--direct_running_mode={mode}"]
-    if choice.region:
-        args.append(f"--region={choice.region}")
-    return PipelineOptions(args, save_main_session=False)
+    return as_launch_config(runner).pipeline_options()

@@ -10,7 +10,7 @@ from transforms.analyze import AnalyzeStep
 from transforms.dedup_beam import Deduplicate
 from transforms.gate import ResidualPiiGate
 from transforms.normalize import NormalizeStep
-from transforms.pii import PiiStep, read_secret
+from transforms.pii import PiiStep
 from transforms.quality import QualityStep
 
 
@@ -30,13 +30,14 @@ def stages_for(plan: CurationPlan, signatures_dir: Path, scratch_dir: Path,
                rebalance: bool = False) -> StagePlan:
     """The run's steps; dedup spills its batches to `scratch_dir`, inside the guarded store."""
     manifest = plan.manifest
-    secret = read_secret(manifest.pii)  # read at launch: a missing secret stops the run here
+    # The PII steps hold only where the pseudonym secret is (pii.secret_env / secret_file):
+    # they check it is there now, so a missing one stops the launch, and read it on the worker.
     steps = (
         NormalizeStep(),
         AnalyzeStep(),
         QualityStep(manifest.quality),
-        PiiStep(manifest.pii, secret),
-        ResidualPiiGate(manifest.pii, secret),
+        PiiStep(manifest.pii),
+        ResidualPiiGate(manifest.pii),
     )
     prior = prior_signature_files(plan)
 

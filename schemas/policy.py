@@ -1,24 +1,26 @@
 """The trust policy: which locations are allowed, which keys exist, and what each key may sign.
 
 The policy is a versioned JSON document signed (DSSE, payload type `POLICY_PAYLOAD_TYPE`) by the
-root key that `kura keys init` creates; the root public key is the trust anchor an auditor pins.
-Every change (rotation, revocation) writes a new version signed by the root key and keeps the
-old ones, so a record's `policyDigest` always names a version that existed.
+root key that `kura keys init` writes outside the store; the root public key is the trust anchor
+every reader pins (`--trust-root` / `KURA_TRUST_ROOT`). Every change (rotation, revocation, an
+allowed location) writes a new version signed by a root key of the previous version, appends it
+to the log as a record of its own and keeps the old ones, so a record's `policyDigest` always
+names a version that existed and a rolled-back policy.json is visible.
 
-Key validity, for a record at log index `i` claiming `signedAt` t under key k:
-    t >= k.validFrom
-    and, if k was rotated out:  t < k.validUntil  and i < k.validUntilLogSize
-    and, if k was revoked:      t < k.revoked.at  and i < k.revoked.logSize
-`signedAt` is the signer's own claim, so a stolen key could backdate; the log position (fixed by
-a checkpoint written when the key was retired) is what an attacker cannot backdate.
+Key validity is judged by log position only, for a record at log index `i` signed by key k:
+    i > the log index of the first logged policy version that lists k (if any is logged)
+    and, if k was rotated out:  i < k.validUntilLogSize
+    and, if k was revoked:      i < k.revoked.logSize
+A checkpoint of tree size s counts as covering up to index s - 1 (so s <= the retirement size).
+The times in the entries (validFrom, validUntil, revoked.at) are for people; a signer writes any
+time it likes, so no verdict rests on them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from schemas.predicates import (
     CHECKPOINT_PAYLOAD_TYPE,
@@ -26,6 +28,7 @@ from schemas.predicates import (
     PROVENANCE_PREDICATE,
     RESIDENCY_PREDICATE,
     VSA_PREDICATE,
+    CamelModel,
 )
 
 POLICY_VERSION_FORMAT = "1"
@@ -39,23 +42,21 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
     "certifier": [VSA_PREDICATE],
 }
 
-
-
 SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # also a folder and key-file name part
+# A named location: scheme://name[/path], no trailing slash (matched on `/` boundaries).
+NAMED_LOCATION_PATTERN = r"^[a-z][a-z0-9+.-]*://[^/\s]+(/[^/\s]+)*$"
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+_Model = CamelModel
 
 
 class AllowedLocation(_Model):
+    """A region where data may be, or (with `uri`) one named bucket or cluster in a region:
+    `gs://kura-jp` covers gs://kura-jp and gs://kura-jp/..., never gs://kura-jp-us-mirror."""
+
     provider: str
     country: str = Field(pattern=r"^[A-Z]{2}$")
     region: str
+    uri: str | None = Field(default=None, pattern=NAMED_LOCATION_PATTERN)
 
 
 class Revocation(_Model):
@@ -97,6 +98,10 @@ class TrustPolicy(_Model):
     sites: list[Site]
     certifiers: list[Certifier] = Field(default_factory=list)
     roles: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ROLE_PERMISSIONS))
+    logged_since: int | None = Field(
+        default=None, ge=1,
+        description="every version from this one on is a record in the log (stores made before "
+                    "policies were logged have none until their first change)")
 
 
 # Japanese cloud regions Kura accepts out of the box.

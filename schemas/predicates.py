@@ -51,13 +51,19 @@ CHECKPOINT_PAYLOAD_TYPE = "application/vnd.kura.checkpoint+json"
 ClaimSource = Literal["manifest", "policy", "runner-option", "store", "declared"]
 
 
-class _Model(BaseModel):
+class CamelModel(BaseModel):
+    """The base of every serialized shape under schemas/: frozen, no unknown fields, snake_case
+    attributes with camelCase aliases, dumped by alias without the fields left unset (None)."""
+
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
     )
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+_Model = CamelModel  # the name the predicate models below were written against
 
 
 class ClaimedLocation(_Model):

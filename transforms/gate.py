@@ -20,7 +20,7 @@ from presidio_anonymizer.entities import OperatorConfig
 from schemas.pii import PiiConfig
 from schemas.records import Document, Reject
 from schemas.run import RESIDUAL_PII_CHECK
-from transforms.pii import PiiConfigError, operators_for
+from transforms.pii import operators_for, read_secret, secret_for_step
 from transforms.residual import Residual, find_residual_pii
 
 STEP_NAME = RESIDUAL_PII_CHECK
@@ -38,27 +38,28 @@ def _non_overlapping(found: list[Residual]) -> list[Residual]:
 class ResidualPiiGate:
     """Step "validate.residual_pii": scrub what the PII stage left, or quarantine the document.
 
-    Picklable until `setup()`; like the PII step it holds the pseudonym secret as bytes.
+    Picklable until `setup()`; like the PII step it never pickles the pseudonym secret: it holds
+    the config that names where the secret is, and `setup()` reads it on the worker.
     """
 
     name = STEP_NAME
 
     def __init__(self, config: PiiConfig, secret: bytes | None = None) -> None:
-        if config.mode == "pseudonym" and not secret:
-            raise PiiConfigError("pseudonym mode needs the secret named by pii.secret_env/file")
         self._config = config
-        self._secret = secret
+        self._secret = secret_for_step(config, secret)
         self._scrubbed = config.scrubbed_entities()
         self._anonymizer: AnonymizerEngine | None = None
         self._operators: dict[str, OperatorConfig] = {}
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_anonymizer": None, "_operators": {}}
+        # The keyed operators close over the secret: rebuilt in setup(), like the anonymizer.
+        return {**self.__dict__, "_anonymizer": None, "_operators": {}, "_secret": None}
 
     def setup(self) -> None:
         if self._anonymizer is None:
+            secret = self._secret or read_secret(self._config)
             self._anonymizer = AnonymizerEngine()
-            self._operators = operators_for(self._config, self._secret)
+            self._operators = operators_for(self._config, secret)
 
     def _rescrub(self, text: str, found: list[Residual]) -> str:
         self.setup()

@@ -41,7 +41,8 @@ class PiiConfigError(ValueError):
 
 
 def read_secret(config: PiiConfig, environ: Mapping[str, str] | None = None) -> bytes | None:
-    """The pseudonym secret named by the config (None in placeholder mode). Read at launch."""
+    """The pseudonym secret named by the config (None in placeholder mode). Read where it is
+    used: at launch only to check it is there (`check_secret`), then on each worker."""
     if config.mode != "pseudonym":
         return None
     environ = os.environ if environ is None else environ
@@ -63,6 +64,21 @@ def read_secret(config: PiiConfig, environ: Mapping[str, str] | None = None) -> 
     if not secret:
         raise PiiConfigError(f"pii.secret_file: {path} is empty")
     return secret
+
+
+def check_secret(config: PiiConfig, environ: Mapping[str, str] | None = None) -> None:
+    """Raise the one-line `PiiConfigError` if the secret is missing; the value is dropped."""
+    read_secret(config, environ)
+
+
+def secret_for_step(config: PiiConfig, secret: bytes | None) -> bytes | None:
+    """What a step keeps at construction: a secret handed to it in this process, or nothing.
+    Without one, the secret named by the config is checked now (a missing one is an error at
+    launch) and read again on the worker in `setup()`; it never travels in a pickle."""
+    if config.mode != "pseudonym" or secret:
+        return secret or None
+    check_secret(config)
+    return None
 
 
 def pseudonym(secret: bytes, entity: str, value: str) -> str:
@@ -187,24 +203,26 @@ def scrub(text: str, tokens: Sequence[Token] | None, engine: PiiEngine) -> Scrub
 class PiiStep:
     """Step "pii": scrubs `Document.text`, sets `Document.pii` counts, drops the stale tokens.
 
-    Picklable until `setup()`; the secret travels with the step (bytes), never into output.
+    Picklable until `setup()`. The pseudonym secret is never pickled: the step holds only the
+    config, which names where the secret is (`pii.secret_env` / `pii.secret_file`), and
+    `setup()` reads it on the worker. A secret passed in is used in this process only.
     """
 
     name = STEP_NAME
 
     def __init__(self, config: PiiConfig, secret: bytes | None = None) -> None:
-        if config.mode == "pseudonym" and not secret:
-            raise PiiConfigError("pseudonym mode needs the secret named by pii.secret_env/file")
         self._config = config
-        self._secret = secret
+        self._secret = secret_for_step(config, secret)
         self._engine: PiiEngine | None = None
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_engine": None}  # the engine is rebuilt in setup()
+        # The engine is rebuilt in setup(); the secret (and the engine's keyed operators) stay.
+        return {**self.__dict__, "_engine": None, "_secret": None}
 
     def setup(self) -> None:
         if self._engine is None:
-            self._engine = build_engine(self._config, self._secret)
+            secret = self._secret or read_secret(self._config)
+            self._engine = build_engine(self._config, secret)
 
     def __call__(self, doc: Document) -> Document | Reject:
         self.setup()

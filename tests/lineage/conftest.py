@@ -1,4 +1,9 @@
-"""A tiny real store for lineage tests: keys, a few Parquet shards and their run summary."""
+"""A tiny real store for lineage tests: keys, a few Parquet shards and their run summary.
+
+Every test gets its own Kura config folder (where `init` puts the root private key, outside the
+store) and no KURA_TRUST_ROOT from the environment; `root_key` is the root private key's path
+and `pinned_root` the root public key a reader pins, copied out of the store as a user would.
+"""
 
 from __future__ import annotations
 
@@ -69,11 +74,37 @@ def write_run(
     )
 
 
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory, monkeypatch) -> None:
+    monkeypatch.setenv("KURA_CONFIG_DIR", str(tmp_path_factory.mktemp("kura-config")))
+    monkeypatch.delenv("KURA_TRUST_ROOT", raising=False)
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> SiteContext:
     return ensure_local_site(tmp_path / "store")
 
 
 @pytest.fixture
+def root_key(site: SiteContext) -> Path:
+    assert site.root_key_path is not None
+    return site.root_key_path
+
+
+@pytest.fixture
+def pinned_root(site: SiteContext, tmp_path: Path) -> Path:
+    pinned = tmp_path / "pinned-root.pub.pem"
+    pinned.write_text(site.policy.root_keys[0].public_key)
+    return pinned
+
+
+@pytest.fixture
 def store(site: SiteContext) -> Path:
     return site.store_root
+
+
+@pytest.fixture
+def pin_env(pinned_root: Path, monkeypatch) -> Path:
+    """Readers of this test pin the store's root through KURA_TRUST_ROOT, as a trainer would."""
+    monkeypatch.setenv("KURA_TRUST_ROOT", str(pinned_root))
+    return pinned_root

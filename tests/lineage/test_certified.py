@@ -15,6 +15,8 @@ from lineage.keys import load_site_context
 from lineage.release import ReleaseError
 from tests.lineage.test_release_support import flip_byte, forge_release, record_validated_run
 
+pytestmark = pytest.mark.usefixtures("pin_env")
+
 
 @pytest.fixture
 def released(store: Path) -> Path:
@@ -72,7 +74,7 @@ def test_a_foreign_trust_root_is_refused(released, tmp_path):
 
     pinned = tmp_path / "pinned-root.pem"
     pinned.write_text(SigningKey.generate().public_pem)
-    with pytest.raises(CertifiedReadError, match=r"trust policy: .* is not signed by root key"):
+    with pytest.raises(CertifiedReadError, match=r"policy v1 is not signed by root key"):
         open_release(released, "r1", trust_root=pinned)
     pinned_ok = released / "keys" / "root.pub.pem"
     assert open_release(released, "r1", trust_root=pinned_ok).count_rows() == 8

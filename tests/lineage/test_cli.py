@@ -22,16 +22,22 @@ def _run(*args: str):
 
 def test_keys_init_show_rotate_revoke(tmp_path):
     store = str(tmp_path / "s")
+    root_key = str(tmp_path / "offline" / "root.pem")
     done = _run("keys", "init", "--site", "jp-osaka-2", "--country", "JP", "--region", "jp-osaka",
-                "--store", store)
+                "--root-key-out", root_key, "--store", store)
     assert done.exit_code == 0, done.output
     assert "root key      sha256:" in done.output
+    assert f"root private key: {root_key}" in done.output
     again = _run("keys", "init", "--site", "x", "--region", "y", "--store", store)
     assert again.exit_code == 2
     assert "already has keys" in again.output
     old = load_site_context(tmp_path / "s").site_key.keyid
-    assert _run("keys", "rotate", "--role", "site", "--store", store).exit_code == 0
-    revoked = _run("keys", "revoke", old, "--reason", "test", "--store", store)
+    no_root = _run("keys", "rotate", "--role", "site", "--store", store)
+    assert no_root.exit_code == 2 and "--root-key" in no_root.output
+    assert _run("keys", "rotate", "--role", "site", "--root-key", root_key,
+                "--store", store).exit_code == 0
+    revoked = _run("keys", "revoke", old, "--reason", "test", "--root-key", root_key,
+                   "--store", store)
     assert revoked.exit_code == 0, revoked.output
     shown = _run("keys", "show", "--store", store)
     assert shown.exit_code == 0

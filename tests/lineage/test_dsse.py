@@ -109,7 +109,8 @@ def test_key_ids_are_sha256_of_der_public_keys(recorded_store):
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 def test_every_envelope_verifies_with_openssl(recorded_store, tmp_path):
     envelopes, pems = _all_envelopes_and_keys(recorded_store)
-    assert len(envelopes) == 3 + 1 + 1 + 1  # 3 residency, 1 provenance, 1 checkpoint, policy
+    # policy v1 (in the log and in keys/), 3 residency, 1 provenance, 2 checkpoints
+    assert len(envelopes) == 1 + 3 + 1 + 2 + 1
     for n, env in enumerate(envelopes):
         sig = env["signatures"][0]
         pub, pae_file, sig_file = (tmp_path / f"{n}.{ext}" for ext in ("pem", "pae", "sig"))

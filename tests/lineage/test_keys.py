@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import stat
 
 import pytest
@@ -28,15 +29,17 @@ from schemas.predicates import IN_TOTO_PAYLOAD_TYPE
 from tests.lineage.conftest import write_run
 
 
-def test_init_creates_private_keys_readable_by_owner_only(store):
+def test_init_creates_private_keys_readable_by_owner_only(site, store, root_key):
     context = load_site_context(store)
     private_dir = store / "keys" / "private"
     assert stat.S_IMODE(private_dir.stat().st_mode) == 0o700
     files = sorted(private_dir.iterdir())
-    assert len(files) == 3  # root, site, certifier
-    for path in files:
+    assert len(files) == 2  # site, certifier: the root key is not in the store
+    for path in [*files, root_key]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert private_key_path(store, context.site_key.keyid) in files
+    assert not root_key.resolve().is_relative_to(store.resolve())
+    assert load_private_key(root_key).keyid == load_policy(store).policy.root_keys[0].keyid
     assert context.site_id == "jp-local-1"
     assert context.location.model_dump() == {
         "provider": "onprem", "country": "JP", "region": "jp-tokyo"
@@ -76,7 +79,7 @@ def test_cloud_site_init(tmp_path):
     assert context.location.region == "asia-northeast2"
 
 
-def _forged_append(store, key_file, template_index=0, signed_at=None):
+def _forged_append(store, key_file, template_index=1, signed_at=None):
     """Re-sign an existing record (optionally backdated) with a given key and append it."""
     tlog = TransparencyLog(store)
     line = tlog.read().lines[template_index]
@@ -90,10 +93,13 @@ def _forged_append(store, key_file, template_index=0, signed_at=None):
     return len(tlog.read().lines)
 
 
-def test_rotation_keeps_old_records_valid_and_refuses_the_old_key_after(store):
+def test_rotation_keeps_old_records_valid_and_refuses_the_old_key_after(store, root_key, tmp_path):
     record_run(store, write_run(store, run_id="run-1"))
     old_keyid = load_site_context(store).site_key.keyid
-    old, new = rotate_key(store, "site")
+    stolen = tmp_path / "copied-before-rotation.pem"  # a copy someone made while it was online
+    shutil.copyfile(private_key_path(store, old_keyid), stolen)
+    old, new = rotate_key(store, "site", root_key=root_key)
+    assert not private_key_path(store, old_keyid).exists()  # retired keys are deleted
     assert old.keyid == old_keyid and old.valid_until and new is not None
     assert load_site_context(store).site_key.keyid == new.keyid
     assert load_policy(store).policy.version == 2
@@ -101,34 +107,39 @@ def test_rotation_keeps_old_records_valid_and_refuses_the_old_key_after(store):
     report = verify_store(store)
     assert report.ok, report.failures()
 
-    line = _forged_append(store, private_key_path(store, old_keyid))
+    line = _forged_append(store, stolen)
     report = verify_store(store)
     failures = report.check("record.key_validity").failures
     assert len(failures) == 1
     assert f"line {line}" in failures[0] and "rotated out" in failures[0]
 
 
-def test_revoked_key_keeps_what_it_signed_before_and_fails_backdated_records(store):
+def test_revoked_key_keeps_what_it_signed_before_and_fails_backdated_records(
+    store, root_key, tmp_path
+):
     record_run(store, write_run(store, run_id="run-1"))
     stolen = load_site_context(store).site_key.keyid
+    thief_copy = tmp_path / "thief.pem"
+    shutil.copyfile(private_key_path(store, stolen), thief_copy)
     before_revocation = utc_now()
-    old, replacement = revoke_key(store, stolen, reason="key-compromise")
-    assert old.revoked is not None and old.revoked.log_size == 4
+    old, replacement = revoke_key(store, stolen, reason="key-compromise", root_key=root_key)
+    assert old.revoked is not None and old.revoked.log_size == 5
+    assert not private_key_path(store, stolen).exists()
     assert replacement is not None
     record_run(store, write_run(store, run_id="run-2"))  # signed by the replacement
     assert verify_store(store).ok
 
     # The thief signs a new record claiming a time before the revocation: the log position
     # (after the revocation's checkpoint) gives it away.
-    line = _forged_append(store, private_key_path(store, stolen), signed_at=before_revocation)
+    line = _forged_append(store, thief_copy, signed_at=before_revocation)
     failures = verify_store(store).check("record.key_validity").failures
     assert len(failures) == 1
-    assert f"line {line}" in failures[0] and "revoked at log size 4" in failures[0]
+    assert f"line {line}" in failures[0] and "revoked at log size 5" in failures[0]
 
 
-def test_revoking_unknown_or_root_keys_is_refused(store):
+def test_revoking_unknown_or_root_keys_is_refused(store, root_key):
     with pytest.raises(KeyStoreError, match="no such unrevoked"):
-        revoke_key(store, "sha256:" + "0" * 64)
+        revoke_key(store, "sha256:" + "0" * 64, root_key=root_key)
     root = load_policy(store).policy.root_keys[0].keyid
     with pytest.raises(KeyStoreError, match="root key"):
-        revoke_key(store, root)
+        revoke_key(store, root, root_key=root_key)

@@ -20,6 +20,8 @@ from lineage.release import ReleaseError, ReleaseVerificationError
 from lineage.signing import load_public_key_pem
 from tests.lineage.test_release_support import flip_byte, forge_release, record_validated_run
 
+pytestmark = pytest.mark.usefixtures("pin_env")
+
 
 @pytest.fixture
 def released(store: Path) -> Path:
@@ -61,7 +63,7 @@ def test_a_shard_flipped_after_release_makes_pull_refuse_and_leaves_nothing(rele
     dest = tmp_path / "out" / "r1"
     with pytest.raises(ReleaseVerificationError,
                        match=r"^shards/beta-mail/run-2-part-00000\.parquet: sha256 [0-9a-f]{16}… "
-                             r"differs from [0-9a-f]{16}… certified by release r1 \(log line 6\)$"):
+                             r"differs from [0-9a-f]{16}… certified by release r1 \(log line 7\)$"):
         pull_release(released, "r1", dest)
     assert not dest.exists()
     assert _beside(dest) == []
@@ -88,10 +90,11 @@ def test_a_release_signed_by_a_site_key_is_not_pulled(store, tmp_path):
 def test_a_rewritten_log_fails_the_inclusion_proof(released, tmp_path):
     log_path = released / "lineage" / "log.jsonl"
     lines = log_path.read_bytes().split(b"\n")
-    lines[0], lines[1] = lines[1], lines[0]  # every line still signed, the tree is not the same
+    lines[1], lines[2] = lines[2], lines[1]  # every line still signed, the tree is not the same
     log_path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ReleaseVerificationError, match="inclusion proof against checkpoint "
-                       r"\d+\.json \(size 6\) fails: the log was altered"):
+    with pytest.raises(ReleaseVerificationError, match=r"release r1 \(log line 7\): the store "
+                       r"does not verify against the pinned root .*: log\.checkpoint: \d+\.json: "
+                       r"the Merkle root of the first 7 lines .* the log was altered"):
         pull_release(released, "r1", tmp_path / "r1")
     assert not (tmp_path / "r1").exists()
 

@@ -45,6 +45,8 @@ from tests.lineage.test_release_support import (
 )
 from transforms.validate import ShardValidator
 
+pytestmark = pytest.mark.usefixtures("pin_env")
+
 
 def _statement_at(store: Path, index: int) -> dict:
     line = (store / "lineage" / "log.jsonl").read_text().splitlines()[index]
@@ -72,8 +74,8 @@ def test_release_certifies_passed_shards_with_a_signed_vsa(store):
     assert predicate.verifier.id == f"https://kura.dev/certifiers/{context.certifier_id}"
     assert predicate.policy.digest == {
         "sha256": context.signed_policy.digest.removeprefix("sha256:")}
-    assert [a.uri for a in predicate.input_attestations] == ["kura:log/0", "kura:log/1",
-                                                             "kura:log/2"]
+    assert [a.uri for a in predicate.input_attestations] == ["kura:log/1", "kura:log/2",
+                                                             "kura:log/3"]
     envelope = json.loads((store / "lineage" / "log.jsonl").read_text().splitlines()[-1])
     assert envelope["signatures"][0]["keyid"] == context.certifier_key.keyid
     # the log grew by one line, covered by a new checkpoint, and the whole store still verifies
@@ -159,7 +161,7 @@ def test_release_names_are_unique_and_plain(store):
     written = (store / "releases" / "r1.json").read_bytes()
     (store / "releases" / "r1.json").unlink()  # its record stays in the log
     completed = create_release(store, "r1")  # as after a crash before the file was written
-    assert completed.completed and completed.release.log_index == 4
+    assert completed.completed and completed.release.log_index == 5
     assert json.loads((store / "releases" / "r1.json").read_bytes())["shards"] == json.loads(
         written)["shards"]
 
@@ -167,7 +169,7 @@ def test_release_names_are_unique_and_plain(store):
 def test_a_release_without_certified_shards_is_an_error(store):
     record_validated_run(store, shards=2, failing={0, 1})
     with pytest.raises(CertifyError, match=r"nothing to release: corpus acme-news: every shard "
-                                           r"of its latest run \(log line 3\) failed its suite "
+                                           r"of its latest run \(log line 4\) failed its suite "
                                            r"and is in quarantine: quarantine/acme-news/\S+ "
                                            r"\(\+1 more\)"):
         create_release(store, "empty")
@@ -188,7 +190,7 @@ def test_record_signed_by_a_site_key_is_refused(store):
     summary = record_validated_run(store, shards=2)
     site_key = load_site_context(store).site_key
     forge_release(store, "forged", site_key, summary)
-    with pytest.raises(ReleaseVerificationError, match=r"release forged \(log line 4\): signed "
+    with pytest.raises(ReleaseVerificationError, match=r"release forged \(log line 5\): signed "
                        r"by site jp-local-1's site key sha256:[0-9a-f]+, which may not sign "
                        r"certifications"):
         verify_release(store, "forged")
@@ -196,18 +198,27 @@ def test_record_signed_by_a_site_key_is_refused(store):
     assert len(role.failures) == 1 and "site key" in role.failures[0]
 
 
-def test_record_edited_in_the_log_or_the_index_is_refused(store):
-    record_validated_run(store, shards=2)
+def test_unsigned_index_fields_are_never_taken_as_facts(store):
+    """Item 5: rows, dates, corpora and the shard list of releases/<name>.json are unsigned;
+    what verify_release returns comes from the signed records whatever the index says."""
+    summary = record_validated_run(store, shards=2)
     release = create_release(store, "r1").release
     index_path = store / "releases" / "r1.json"
     index = json.loads(index_path.read_text())
-    index["shards"] = index["shards"][:1]  # the index hides a shard the record certifies
+    index["shards"] = [{**index["shards"][0], "rows": 999_999, "bytes": 1}]
+    index.update(createdAt="1999-01-01T00:00:00Z", corpora=["someone-else"],
+                 certifierId="certifier@elsewhere")
     index_path.write_text(json.dumps(index))
-    with pytest.raises(ReleaseVerificationError, match=r"releases/r1\.json does not list "
-                       r"shards/acme-news/run-1-part-00001\.parquet with the digest its signed "
-                       "record certifies"):
-        verify_release(store, "r1")
-    index_path.write_text(json.dumps(release.to_json_dict()))
+    verified = verify_release(store, "r1")
+    assert [(s.name, s.rows, s.bytes) for s in verified.shards] == [
+        (s.path, s.rows, s.bytes) for s in summary.shards]
+    assert verified.time_verified == release.created_at
+    assert verified.corpora == ["acme-news"] and verified.certifier_id == "certifier@jp-local-1"
+
+
+def test_record_edited_in_the_log_is_refused(store):
+    record_validated_run(store, shards=2)
+    create_release(store, "r1")
     log_path = store / "lineage" / "log.jsonl"
     lines = log_path.read_text().splitlines()
     envelope = json.loads(lines[-1])
@@ -225,15 +236,16 @@ def test_record_outside_the_latest_checkpoint_is_refused(store):
     create_release(store, "r1")
     latest = TransparencyLog(store).checkpoint_paths()[-1]
     latest.unlink()  # the latest checkpoint now predates the record
-    with pytest.raises(ReleaseVerificationError, match="not covered by the latest checkpoint"):
+    with pytest.raises(ReleaseVerificationError, match=r"the store does not verify against the "
+                       r"pinned root .* lines 4\.\.4 are covered by no checkpoint"):
         verify_release(store, "r1")
 
 
-def test_release_still_verifies_after_its_certifier_key_is_rotated(store):
+def test_release_still_verifies_after_its_certifier_key_is_rotated(store, root_key):
     record_validated_run(store, shards=1)
     old = load_site_context(store).certifier_key.keyid
     create_release(store, "r1")
-    rotate_key(store, "certifier")
+    rotate_key(store, "certifier", root_key=root_key)
     assert verify_release(store, "r1").signer_keyid == old
     record_validated_run(store, run_id="run-2", shards=1)
     assert verify_release(store, "r1").signer_keyid == old

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -16,6 +17,8 @@ app.add_typer(release_app, name="release")
 app.command("pull")(pull)
 runner = CliRunner()
 
+pytestmark = pytest.mark.usefixtures("pin_env")
+
 
 def _run(*args: str):
     return runner.invoke(app, list(args), env={"COLUMNS": "200"})
@@ -27,7 +30,7 @@ def test_create_list_show_pull(store, tmp_path):
     assert created.exit_code == 0, created.output
     assert "release 2026-q1: 2 shards of acme-news certified by certifier@jp-local-1" in \
         created.output
-    assert "certification at log line 5" in created.output
+    assert "certification at log line 6" in created.output
 
     listed = _run("release", "list", "--store", str(store))
     assert listed.exit_code == 0, listed.output
@@ -73,7 +76,7 @@ def test_flipped_shard_makes_show_and_pull_fail_naming_it(store, tmp_path):
     assert refused.exit_code == 1
     assert f"refused: {summary.shards[1].path}: sha256" in refused.output
     assert "nothing was written to" in refused.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # no dest, no staging
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pinned-root.pub.pem", "store"]  # no dest
 
 
 def test_store_that_fails_verification_exits_1_naming_the_shard(store):

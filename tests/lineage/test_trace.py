@@ -17,7 +17,7 @@ def test_shard_traces_to_its_run_sources_and_checkpoint(store):
     assert trace.shard == shard
     assert trace.sha256 == recorded.shards[1].sha256
     assert (trace.run_id, trace.runner, trace.site) == ("run-1", "direct", "jp-local-1")
-    assert trace.log_index == 1
+    assert trace.log_index == 2  # after policy v1 and the first shard
     assert trace.provenance_index == recorded.provenance_index
     assert [s.uri for s in trace.sources] == ["gs://acme-raw-tokyo/acme-news/a.jsonl"]
     assert trace.sources[0].location == "gcp JP asia-northeast1 (claimed by manifest)"

@@ -63,7 +63,7 @@ def _certification(shard: str, digest: dict) -> dict:
 def test_clean_store_passes_every_check(two_runs):
     report = verify_store(two_runs)
     assert report.ok, report.failures()
-    assert report.log_size == 4 + 3
+    assert report.log_size == 1 + 4 + 3  # policy v1, then the runs
     for check in report.checks:
         assert check.checked > 0, check.name
 
@@ -82,33 +82,35 @@ def test_flipped_shard_byte_names_the_shard(two_runs):
 def test_deleted_shard_is_reported_missing(two_runs):
     (two_runs / "shards" / "acme-news" / "run-2-part-00000.parquet").unlink()
     failures = _only_failures(verify_store(two_runs))["subject.digest"]
-    assert failures == ("shards/acme-news/run-2-part-00000.parquet: attested by line 5 "
+    assert failures == ("shards/acme-news/run-2-part-00000.parquet: attested by line 6 "
                         "(residency of shards/acme-news/run-2-part-00000.parquet) but missing on "
                         "disk",)
 
 
 def test_edited_log_line_fails_its_signature_and_the_checkpoint(two_runs):
     lines = _lines(two_runs)
-    envelope = json.loads(lines[1])
-    statement = _statement(lines[1])
+    envelope = json.loads(lines[2])
+    statement = _statement(lines[2])
     statement["predicate"]["counts"]["rows"] += 1  # inflate a shard's row count
     envelope["payload"] = base64.b64encode(canonical_json(statement)).decode()
-    lines[1] = json.dumps(envelope, sort_keys=True, separators=(",", ":"))
+    lines[2] = json.dumps(envelope, sort_keys=True, separators=(",", ":"))
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
-    assert "line 2 (residency of shards/acme-news/run-1-part-00001.parquet)" in failures[
+    assert "line 3 (residency of shards/acme-news/run-1-part-00001.parquet)" in failures[
         "record.signature"][0]
     assert "does not verify" in failures["record.signature"][0]
     assert "the log was altered" in failures["log.checkpoint"][0]
-    assert "(no stored checkpoint matches the log)" in failures["log.checkpoint"][0]
+    # init's checkpoint covers policy v1 alone, which still matches
+    assert "altered after line 1 (the log still matches checkpoint size 1)" in failures[
+        "log.checkpoint"][0]
 
 
 def test_removed_log_line_breaks_the_checkpoint_and_the_run_sums(two_runs):
     lines = _lines(two_runs)
-    del lines[5]  # the second shard attestation of run-2
+    del lines[6]  # the second shard attestation of run-2
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
-    assert "lines were removed after line 4" in failures["log.checkpoint"][0]
+    assert "lines were removed after line 5" in failures["log.checkpoint"][0]
     assert failures["run.conservation"] == (
         "run run-2: its shards attest 4 rows but the provenance says 8 written",
     )
@@ -117,12 +119,12 @@ def test_removed_log_line_breaks_the_checkpoint_and_the_run_sums(two_runs):
 def test_line_resigned_with_a_key_outside_the_policy_names_line_and_key(two_runs):
     outsider = SigningKey.generate()
     lines = _lines(two_runs)
-    statement = _statement(lines[0])
-    lines[0] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), outsider).to_json_line()
+    statement = _statement(lines[1])
+    lines[1] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), outsider).to_json_line()
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
     assert failures["record.signature"] == (
-        f"line 1 (residency of shards/acme-news/run-1-part-00000.parquet): signed by "
+        f"line 2 (residency of shards/acme-news/run-1-part-00000.parquet): signed by "
         f"{outsider.keyid}, a key not in the trust policy",
     )
 
@@ -135,7 +137,7 @@ def test_site_key_signing_a_certification_is_refused(two_runs):
                                      context.log_origin)
     failures = _only_failures(verify_store(two_runs))["record.role"]
     assert failures == (
-        f"line 8 (verification_summary of shards/acme-news/run-1-part-00000.parquet): site key "
+        f"line 9 (verification_summary of shards/acme-news/run-1-part-00000.parquet): site key "
         f"{context.site_key.keyid} (jp-local-1) may not sign {VSA_PREDICATE}",
     )
 
@@ -143,7 +145,7 @@ def test_site_key_signing_a_certification_is_refused(two_runs):
 def test_certifier_key_may_sign_a_certification(two_runs):
     context = load_site_context(two_runs)
     shard = "shards/acme-news/run-1-part-00000.parquet"
-    digest = _statement(_lines(two_runs)[0])["subject"][0]["digest"]
+    digest = _statement(_lines(two_runs)[1])["subject"][0]["digest"]
     vsa = _certification(shard, digest)
     envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(vsa), context.certifier_key)
     TransparencyLog(two_runs).append([envelope.to_json_line()], context.site_key,
@@ -158,7 +160,7 @@ def test_record_claiming_a_source_outside_japan_is_refused(store):
     failures = _only_failures(verify_store(store))
     assert list(failures) == ["residency.locations"]
     first = failures["residency.locations"][0]
-    assert first.startswith("line 1 (residency of shards/acme-news/run-us-part-00000.parquet): "
+    assert first.startswith("line 2 (residency of shards/acme-news/run-us-part-00000.parquet): "
                             "inputs[0].location aws US us-east-1 (claimed by manifest): country "
                             "US is not allowed")
     assert any("resolvedDependencies[0].location" in f for f in failures["residency.locations"])
@@ -169,9 +171,9 @@ def _rewrite_history(store: Path) -> None:
     and replace every checkpoint with fresh ones over the rewritten log."""
     context = load_site_context(store)
     lines = _lines(store)
-    statement = _statement(lines[0])
+    statement = _statement(lines[1])
     statement["predicate"]["parameters"]["note"] = "rewritten"
-    lines[0] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.site_key
+    lines[1] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.site_key
                     ).to_json_line()
     _write_lines(store, lines)
     shutil.rmtree(store / "lineage" / "checkpoints")
@@ -190,24 +192,24 @@ def test_rewritten_history_is_caught_by_an_earlier_checkpoint(store, tmp_path):
     failures = _only_failures(verify_store(store, since_checkpoint=saved))
     assert list(failures) == ["log.consistency"]
     assert failures["log.consistency"][0].startswith(
-        "--since-checkpoint auditor-saw.json (size 4, root ")
-    assert "is not a prefix of the latest checkpoint (size 8): history was rewritten" in \
+        "--since-checkpoint auditor-saw.json (size 5, root ")
+    assert "is not a prefix of the latest checkpoint (size 9): history was rewritten" in \
         failures["log.consistency"][0]
 
 
 def test_stored_checkpoints_catch_a_rewrite_that_keeps_them(two_runs):
     context = load_site_context(two_runs)
     lines = _lines(two_runs)
-    statement = _statement(lines[0])
+    statement = _statement(lines[1])
     statement["predicate"]["parameters"]["note"] = "rewritten"
-    lines[0] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.site_key
+    lines[1] = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.site_key
                     ).to_json_line()
     _write_lines(two_runs, lines)
     TransparencyLog(two_runs).write_checkpoint(context.site_key, context.log_origin)
     failures = _only_failures(verify_store(two_runs))
     assert list(failures) == ["log.consistency"]
     assert len(failures["log.consistency"]) == 2  # the two checkpoints of the original runs
-    assert "000000000004.json (size 4" in failures["log.consistency"][0]
+    assert "000000000005.json (size 5" in failures["log.consistency"][0]
 
 
 def test_tampered_policy_or_foreign_trust_root_fails_the_policy_check(two_runs, tmp_path):
