@@ -23,7 +23,7 @@ from typing import Any
 
 from lineage.clock import utc_now
 from lineage.code import code_identity
-from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
+from lineage.dsse import Envelope, canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
 from lineage.policy import TrustRoot
@@ -35,6 +35,7 @@ from lineage.release import (
     release_uri,
     write_release_file,
 )
+from lineage.statements import LoggedStatement, logged_statements
 from lineage.verify import verify_store
 from schemas.predicates import (
     CONSERVATION_BYPRODUCT,
@@ -128,19 +129,10 @@ def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
     re-run that rewrote a path supersedes the earlier claim). Lines that do not parse are
     skipped: `verify_store` reports them, and a release is only made from a store that verifies."""
     latest: dict[str, AttestedShard] = {}
-    for index, line in enumerate(lines):
-        try:
-            envelope = Envelope.from_json(line)
-            statement = json.loads(envelope.payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(statement, dict) or statement.get("predicateType") != (
-            RESIDENCY_PREDICATE
-        ):
-            continue
-        predicate = statement.get("predicate") or {}
+    for record in logged_statements(lines, RESIDENCY_PREDICATE):
+        predicate = record.predicate
         counts = predicate.get("counts") or {}
-        for subject in statement.get("subject") or []:
+        for subject in record.statement.get("subject") or []:
             name = subject.get("name")
             sha = (subject.get("digest") or {}).get("sha256")
             if not name or not sha:
@@ -151,8 +143,8 @@ def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
                 sha256=sha,
                 rows=int(counts.get("rows", 0)),
                 bytes=int(counts.get("bytes", 0)),
-                log_index=index,
-                envelope_digest=envelope.digest,
+                log_index=record.index,
+                envelope_digest=record.envelope.digest,
                 validation_digest=predicate.get("validationDigest"),
                 validation_passed=passed if isinstance(passed, bool) else None,
             )
@@ -166,44 +158,32 @@ def latest_run_outputs(lines: Iterable[bytes]) -> dict[str, frozenset[str]]:
     shards stay on disk (their records must still verify) but are superseded: a release takes
     a corpus's shards from its latest run only, so no document is released twice."""
     outputs: dict[str, frozenset[str]] = {}
-    for line in lines:
-        try:
-            statement = json.loads(Envelope.from_json(line).payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(statement, dict) or statement.get("predicateType") != (
-            PROVENANCE_PREDICATE
-        ):
-            continue
-        build = (statement.get("predicate") or {}).get("buildDefinition") or {}
-        corpus = (build.get("externalParameters") or {}).get("corpusId")
-        if isinstance(corpus, str):
+    for record in logged_statements(lines, PROVENANCE_PREDICATE):
+        corpus = _run_corpus(record)
+        if corpus is not None:
             outputs[corpus] = frozenset(
-                s.get("name") for s in statement.get("subject") or [] if s.get("name")
+                s.get("name") for s in record.statement.get("subject") or [] if s.get("name")
             )
     return outputs
+
+
+def _run_corpus(record: LoggedStatement) -> str | None:
+    """The corpus a run's provenance names."""
+    build = record.predicate.get("buildDefinition") or {}
+    corpus = (build.get("externalParameters") or {}).get("corpusId")
+    return corpus if isinstance(corpus, str) else None
 
 
 def latest_run_counts(lines: Iterable[bytes]) -> dict[str, tuple[int, dict[str, Any]]]:
     """Every corpus's latest run: its log index and the conservation counts it signed."""
     latest: dict[str, tuple[int, dict[str, Any]]] = {}
-    for index, line in enumerate(lines):
-        try:
-            statement = json.loads(Envelope.from_json(line).payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(statement, dict) or statement.get("predicateType") != (
-            PROVENANCE_PREDICATE
-        ):
-            continue
-        predicate = statement.get("predicate") or {}
-        build = predicate.get("buildDefinition") or {}
-        corpus = (build.get("externalParameters") or {}).get("corpusId")
-        byproducts = (predicate.get("runDetails") or {}).get("byproducts") or []
+    for record in logged_statements(lines, PROVENANCE_PREDICATE):
+        byproducts = (record.predicate.get("runDetails") or {}).get("byproducts") or []
         counts = next((b.get("annotations") or {} for b in byproducts
                        if b.get("name") == CONSERVATION_BYPRODUCT), {})
-        if isinstance(corpus, str):
-            latest[corpus] = (index, counts)
+        corpus = _run_corpus(record)
+        if corpus is not None:
+            latest[corpus] = (record.index, counts)
     return latest
 
 

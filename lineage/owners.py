@@ -7,11 +7,10 @@ owner, and the log, not an unsigned file, answers who that is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from lineage.dsse import Envelope, EnvelopeError
 from lineage.log import TransparencyLog
+from lineage.statements import logged_statements
 from schemas.predicates import PROVENANCE_PREDICATE
 
 
@@ -22,20 +21,11 @@ class CorpusOwnerError(ValueError):
 def corpus_owners(lines: list[bytes]) -> dict[str, tuple[str, int]]:
     """corpus id -> (member, log line index) of the first run that named it."""
     owners: dict[str, tuple[str, int]] = {}
-    for index, line in enumerate(lines):
-        try:
-            statement = json.loads(Envelope.from_json(line).payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(statement, dict) or statement.get("predicateType") != (
-            PROVENANCE_PREDICATE
-        ):
-            continue
-        params = ((statement.get("predicate") or {}).get("buildDefinition") or {}).get(
-            "externalParameters") or {}
+    for record in logged_statements(lines, PROVENANCE_PREDICATE):
+        params = (record.predicate.get("buildDefinition") or {}).get("externalParameters") or {}
         corpus, member = params.get("corpusId"), params.get("member")
         if isinstance(corpus, str) and isinstance(member, str):
-            owners.setdefault(corpus, (member, index))
+            owners.setdefault(corpus, (member, record.index))
     return owners
 
 

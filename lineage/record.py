@@ -9,7 +9,6 @@ is never used for a record placed after its retirement.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,10 @@ from lineage.attest import (
 )
 from lineage.clock import utc_now
 from lineage.code import code_identity, file_sha256
-from lineage.dsse import Envelope, EnvelopeError, canonical_json, sign
+from lineage.dsse import canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
+from lineage.statements import logged_statements
 from schemas.predicates import (
     IN_TOTO_PAYLOAD_TYPE,
     PROVENANCE_PREDICATE,
@@ -80,17 +80,11 @@ def rehash_outputs(store_root: Path, summary: RunSummary) -> dict[str, str]:
 def _attested_inputs(lines: list[bytes]) -> dict[str, str]:
     """sha256 of every shard already attested in the log -> digest of its (A) envelope."""
     found: dict[str, str] = {}
-    for line in lines:
-        try:
-            envelope = Envelope.from_json(line)
-            statement = json.loads(envelope.payload)
-        except (EnvelopeError, json.JSONDecodeError):
-            continue  # verify reports malformed lines; recording need not
-        if isinstance(statement, dict) and statement.get("predicateType") == RESIDENCY_PREDICATE:
-            for subject in statement.get("subject", []):
-                sha = (subject.get("digest") or {}).get("sha256")
-                if sha:
-                    found[sha] = envelope.digest
+    for record in logged_statements(lines, RESIDENCY_PREDICATE):
+        for subject in record.statement.get("subject", []):
+            sha = (subject.get("digest") or {}).get("sha256")
+            if sha:
+                found[sha] = record.envelope.digest
     return found
 
 
@@ -208,27 +202,18 @@ def recorded_run(store_root: Path, run_id: str) -> RecordedRun | None:
     none: publishing a run again after a crash must not sign it twice."""
     tlog = TransparencyLog(Path(store_root))
     lines = tlog.read().lines
-    shards: list[RecordedShard] = []
+    shards = [
+        RecordedShard(subject.get("name", ""), (subject.get("digest") or {}).get("sha256", ""),
+                      record.index, record.envelope.digest)
+        for record in logged_statements(lines, RESIDENCY_PREDICATE)
+        if (record.predicate.get("run") or {}).get("runId") == run_id
+        for subject in record.statement.get("subject") or []
+    ]
     provenance: tuple[int, str] | None = None
-    for index, line in enumerate(lines):
-        try:
-            envelope = Envelope.from_json(line)
-            statement = json.loads(envelope.payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(statement, dict):
-            continue
-        predicate = statement.get("predicate") or {}
-        if statement.get("predicateType") == RESIDENCY_PREDICATE:
-            if (predicate.get("run") or {}).get("runId") == run_id:
-                for subject in statement.get("subject") or []:
-                    shards.append(RecordedShard(subject.get("name", ""),
-                                                (subject.get("digest") or {}).get("sha256", ""),
-                                                index, envelope.digest))
-        elif statement.get("predicateType") == PROVENANCE_PREDICATE:
-            metadata = (predicate.get("runDetails") or {}).get("metadata") or {}
-            if metadata.get("invocationId") == run_id:
-                provenance = (index, envelope.digest)
+    for record in logged_statements(lines, PROVENANCE_PREDICATE):
+        metadata = (record.predicate.get("runDetails") or {}).get("metadata") or {}
+        if metadata.get("invocationId") == run_id:
+            provenance = (record.index, record.envelope.digest)
     if provenance is None:
         return None
     checkpoints = tlog.checkpoints()

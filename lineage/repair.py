@@ -12,7 +12,6 @@ editing a complete line:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from lineage.dsse import Envelope
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
 from lineage.release import ReleaseFile, ReleaseShard, release_path, write_release_file
+from lineage.statements import logged_statements
 from schemas.predicates import CERTIFIER_URI_PREFIX, RELEASE_URI_PREFIX, VSA_PREDICATE
 
 
@@ -32,19 +32,6 @@ def _cut_partial_tail(tlog: TransparencyLog) -> int:
         handle.flush()
         os.fsync(handle.fileno())
     return len(data) - keep
-
-
-def _release_records(lines: list[bytes]) -> list[tuple[int, Envelope, dict]]:
-    found = []
-    for index, line in enumerate(lines):
-        try:
-            envelope = Envelope.from_json(line)
-            statement = json.loads(envelope.payload)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(statement, dict) and statement.get("predicateType") == VSA_PREDICATE:
-            found.append((index, envelope, statement))
-    return found
 
 
 def release_file_from_record(lines: list[bytes], index: int, envelope: Envelope,
@@ -93,8 +80,10 @@ def repair_log(store_root: Path) -> list[str]:
             said.append(f"signed checkpoint {signed.path.name if signed.path else ''} over lines "
                         f"{covered + 1}..{len(contents.lines)}, which an interrupted command "
                         "appended without one")
-        for index, envelope, statement in _release_records(contents.lines):
-            release = release_file_from_record(contents.lines, index, envelope, statement)
+        for record in logged_statements(contents.lines, VSA_PREDICATE):
+            index = record.index
+            release = release_file_from_record(contents.lines, index, record.envelope,
+                                               record.statement)
             if release.release and not release_path(store_root, release.release).exists():
                 write_release_file(store_root, release)
                 said.append(f"wrote releases/{release.release}.json from its certification at "
