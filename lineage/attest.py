@@ -14,7 +14,7 @@ from typing import Any
 
 from lineage.code import CodeIdentity
 from schemas.manifest import Location
-from schemas.policy import TrustPolicy
+from schemas.policy import AllowedLocation, TrustPolicy
 from schemas.predicates import (
     CONSERVATION_BYPRODUCT,
     COUNTS_MEDIA_TYPE,
@@ -126,6 +126,22 @@ def _unplaced(what: str) -> ClaimedLocation:
                            claim_source="runner-option")
 
 
+# Schemes of named locations that are places where work runs (a cluster, a job service), not
+# where bytes are stored: `kura keys allow-location flink://osaka-cluster ...`.
+CLUSTER_SCHEMES = ("flink", "grpc", "beam", "http", "https")
+
+
+def declared_cluster(policy: TrustPolicy, address: str) -> AllowedLocation | None:
+    """The policy's named cluster whose host is the host of runner `address`, if any."""
+    host = endpoint_host(address)
+    for allowed in policy.allowed_locations:
+        uri = allowed.uri or ""
+        scheme = uri.split("://", 1)[0]
+        if scheme in CLUSTER_SCHEMES and endpoint_host(uri) == host:
+            return allowed
+    return None
+
+
 def processing_locations(summary: RunSummary, facts: SigningFacts) -> list[ClaimedLocation]:
     """Where the run's work ran, from the launch placement the residency guard checked
     (`parameters.launch`, written from the launch configuration), never from a default:
@@ -133,7 +149,8 @@ def processing_locations(summary: RunSummary, facts: SigningFacts) -> list[Claim
     - Dataflow: its `region` (the job) and where its workers ran (`worker_region`, or the
       region of `worker_zone` / `zone`), each as a gcp location of the policy.
     - Direct, portable and Flink runners: the signing site, when the job endpoint, Flink master
-      and worker pool are on the launching machine; any other address is claimed as unknown.
+      and worker pool are on the launching machine; an address on a cluster the signed policy
+      names is claimed at that cluster's location; any other address is claimed as unknown.
     """
     launch = summary.parameters.get("launch")
     launch = launch if isinstance(launch, Mapping) else {}
@@ -150,9 +167,14 @@ def processing_locations(summary: RunSummary, facts: SigningFacts) -> list[Claim
         elsewhere = [a for a in addresses if isinstance(a, str) and not on_this_machine(a)]
         if runner not in DIRECT_RUNNERS and not launch:
             return [_unplaced(f"{summary.runner} endpoint not recorded")]
-        if elsewhere:
-            return [_unplaced(f"endpoint {endpoint_host(a)}") for a in elsewhere]
-        return [_site_claim(facts)]
+        claims = []
+        for address in elsewhere:
+            cluster = declared_cluster(facts.policy, address)
+            claims.append(ClaimedLocation(provider=cluster.provider, country=cluster.country,
+                                          region=cluster.region, claim_source="policy",
+                                          uri=cluster.uri)
+                          if cluster else _unplaced(f"endpoint {endpoint_host(address)}"))
+        return claims or [_site_claim(facts)]
     return [_unplaced(f"runner {summary.runner}")]
 
 

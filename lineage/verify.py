@@ -439,7 +439,7 @@ def _check_locations(
         except (KeyError, TypeError):
             tally.fail("residency.locations", f"{label}: {where} lacks provider/country/region")
             continue
-        problem = policy_location_problem(policy, provider, country, region)
+        problem = policy_location_problem(policy, provider, country, region, uri=loc.get("uri"))
         if problem:
             tally.fail("residency.locations", f"{label}: {where} {provider} {country} {region} "
                        f"(claimed by {loc.get('claimSource', '?')}): {problem}; allowed: "

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from lineage.attest import EMBEDDED_FLINK, endpoint_host, on_this_machine, zone_region
+from lineage.attest import (
+    EMBEDDED_FLINK,
+    declared_cluster,
+    endpoint_host,
+    on_this_machine,
+    zone_region,
+)
 from lineage.policy import SignedPolicy, allowed_values, location_problem
 from pipelines.launch_config import LaunchConfig
 from pipelines.plan import REMOTE_SCHEMES
@@ -193,12 +199,18 @@ def _gcp_region_problem(option: str, value: str, region: str, policy: TrustPolic
 
 
 def _endpoint_problem(option: str, address: str, ctx: GuardContext) -> str | None:
-    """A job service, Flink master or worker pool runs the work: it must be at a site the
-    policy knows. Only this machine (loopback) is one the guard can place, at the local site."""
+    """A job service, Flink master or worker pool runs the work: it must be at a place the
+    policy knows: this machine (loopback, the local site), or a cluster the signed policy names
+    (`kura keys allow-location flink://HOST ...`) in an allowed location."""
     if on_this_machine(address):
         return None
+    cluster = declared_cluster(ctx.policy, address)
+    if cluster is not None:
+        return location_problem(ctx.policy, cluster.provider, cluster.country, cluster.region,
+                                uri=cluster.uri)
     return (f"{option} {address}: the trust policy cannot say where {endpoint_host(address)} "
-            f"is; run it on this machine (localhost), at site {ctx.site.site_id}")
+            "is; run it on this machine (localhost), or declare its cluster with `kura keys "
+            "allow-location flink://HOST ...`")
 
 
 def _judge_location(option: str) -> Callable[[Any, GuardContext], str | None]:

@@ -71,6 +71,8 @@ class ClaimedLocation(_Model):
     country: str
     region: str
     claim_source: ClaimSource
+    uri: str | None = Field(None, description="the named bucket or cluster, when the policy "
+                            "allows only that one in its region")
 
 
 class SiteClaim(_Model):

@@ -99,10 +99,12 @@ def test_kuras_own_region_is_what_runs_and_what_is_checked(store, policy):
      "allowed; allowed: asia-northeast1, asia-northeast2 (policy v1)"),
     ("FlinkRunner", "--flink_master=flink.example.com:8081",
      "--flink_master flink.example.com:8081: the trust policy cannot say where "
-     "flink.example.com is; run it on this machine (localhost), at site jp-local-1"),
+     "flink.example.com is; run it on this machine (localhost), or declare its cluster with "
+     "`kura keys allow-location flink://HOST ...`"),
     ("PortableRunner", "--job_endpoint=jobs.example.com:8099",
      "--job_endpoint jobs.example.com:8099: the trust policy cannot say where "
-     "jobs.example.com is; run it on this machine (localhost), at site jp-local-1"),
+     "jobs.example.com is; run it on this machine (localhost), or declare its cluster with "
+     "`kura keys allow-location flink://HOST ...`"),
     ("DirectRunner", "--staging_location=gs://us-bucket/staging",
      "--staging_location gs://us-bucket/staging is in gcp US us-central1; allowed: "
      "asia-northeast1, asia-northeast2 (policy v1)"),
@@ -130,7 +132,8 @@ def test_a_worker_pool_elsewhere_is_refused_and_one_here_passes(store, policy):
                      "--environment_type=EXTERNAL", "--environment_config=10.1.2.3:50000")
     assert _refusal(store, policy, remote) == (
         "--environment_config 10.1.2.3:50000: the trust policy cannot say where 10.1.2.3 is; "
-        "run it on this machine (localhost), at site jp-local-1")
+        "run it on this machine (localhost), or declare its cluster with "
+        "`kura keys allow-location flink://HOST ...`")
     here = _launch("PortableRunner", "--job_endpoint=localhost:8099",
                    "--environment_type=EXTERNAL", "--environment_config=127.0.0.1:50000")
     assert residency_problems(_manifest(), store, here, policy) == []
@@ -275,3 +278,25 @@ def test_a_bucket_the_signed_policy_names_places_a_temp_location_on_slash_bounda
     beside = _launch("DirectRunner", "--temp_location=gs://kura-jp-tmp-us/beam")
     (problem,) = residency_problems(_manifest(), store, beside, policy, site_id="tokyo-1")
     assert "--temp_location gs://kura-jp-tmp-us/beam has no declared region" in problem
+
+
+def test_a_flink_cluster_the_signed_policy_names_runs_the_job_and_is_claimed(tmp_path: Path):
+    from lineage.keys import allow_location
+    from lineage.policy import location_problem
+
+    store, root_key = tmp_path / "store", tmp_path / "offline" / "root.pem"
+    init_keys(store, "tokyo-1", "JP", "jp-tokyo", root_key_out=root_key)
+    allow_location(store, "flink://flink-osaka.example", "onprem", "JP", "jp-osaka",
+                   root_key=root_key)
+    policy = load_policy(store).policy
+    declared = _launch("FlinkRunner", "--flink_master=flink-osaka.example:8081")
+    assert residency_problems(_manifest(), store, declared, policy, site_id="tokyo-1") == []
+    other = _launch("FlinkRunner", "--flink_master=flink-us.example:8081")
+    (problem,) = residency_problems(_manifest(), store, other, policy, site_id="tokyo-1")
+    assert "--flink_master flink-us.example:8081: the trust policy cannot say where" in problem
+    summary = _Summary(declared.runner, declared.placement())
+    (claim,) = processing_locations(summary, _facts(store))  # type: ignore[arg-type]
+    assert (claim.provider, claim.country, claim.region, claim.uri) == (
+        "onprem", "JP", "jp-osaka", "flink://flink-osaka.example")
+    assert location_problem(policy, "onprem", "JP", "jp-osaka", uri=claim.uri) is None
+    assert location_problem(policy, "onprem", "JP", "jp-osaka") is not None  # only that cluster
