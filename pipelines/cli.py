@@ -222,11 +222,17 @@ def main() -> None:
     except user_errors as exc:
         raise SystemExit(_exit_with(exc, 2)) from None
     except KeyboardInterrupt:
-        raise SystemExit(_exit_with(Exception(
-            "interrupted: nothing of an unfinished run was published, and its staging was "
-            "removed"), 130)) from None
+        raise SystemExit(_exit_with(Exception(_INTERRUPTED), 130)) from None
+    except SystemExit as exc:
+        if exc.code == 130:  # typer turns Ctrl-C (and our SIGTERM) into a silent Exit(130)
+            error_line(_INTERRUPTED)
+        raise
     finally:
         logging.getLogger(__name__).debug("kura ran %.1fs", time.monotonic() - started)
+
+
+_INTERRUPTED = ("interrupted: nothing of an unfinished run was published, and its staging was "
+                "removed")
 
 
 def _interrupt(signum: int, _frame: object) -> None:
