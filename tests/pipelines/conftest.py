@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from lineage.keys import ensure_local_site
+from lineage.policy import load_policy
 from pipelines.curate import run_curation
 from pipelines.democorpus import DemoCorpus, generate_demo_corpus
 from pipelines.launch import LaunchResult, launch
@@ -41,3 +43,16 @@ def onboarded(demo_corpus, tmp_path_factory) -> Onboarded:
     """The small demo corpus onboarded once on the embedded runner, shared by read-only tests."""
     store = tmp_path_factory.mktemp("store")
     return Onboarded(demo_corpus, store, onboard(demo_corpus, store))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A new store with the embedded default site (jp-local-1); tests may override it."""
+    root = tmp_path / "store"
+    ensure_local_site(root)
+    return root
+
+
+@pytest.fixture
+def policy(store):
+    return load_policy(store).policy

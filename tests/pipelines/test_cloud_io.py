@@ -8,12 +8,9 @@ import json
 import socket
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from lineage.keys import ensure_local_site
-from lineage.policy import load_policy
 from pipelines.curate import build_graph
 from pipelines.guard import CLOUD_SCHEMES, ResidencyViolation, guard_launch, residency_problems
 from pipelines.launch_config import launch_config, use_filesystem_options
@@ -34,18 +31,6 @@ def _manifest(uri: str, location: dict) -> Manifest:
                    "sensitivity": "internal"},
         "sources": [{"uri": uri, "format": "jsonl", "location": location}],
     })
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Path:
-    root = tmp_path / "store"
-    ensure_local_site(root)
-    return root
-
-
-@pytest.fixture
-def policy(store):
-    return load_policy(store).policy
 
 
 def test_the_guard_places_exactly_the_schemes_the_planner_and_reader_read():

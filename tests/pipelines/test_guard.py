@@ -6,12 +6,9 @@ import builtins
 import io
 import os
 import pathlib
-from pathlib import Path
 
 import pytest
 
-from lineage.keys import ensure_local_site
-from lineage.policy import load_policy
 from pipelines.guard import ResidencyViolation, guard_launch, residency_problems
 from pipelines.launch_config import launch_config
 from pipelines.options import RunnerChoice, RunnerOptionError
@@ -26,18 +23,6 @@ def _manifest(*sources: tuple[str, dict]) -> Manifest:
                    "sensitivity": "internal"},
         "sources": [{"uri": uri, "format": "jsonl", "location": loc} for uri, loc in sources],
     })
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Path:
-    root = tmp_path / "store"
-    ensure_local_site(root)
-    return root
-
-
-@pytest.fixture
-def policy(store):
-    return load_policy(store).policy
 
 
 def _launch(runner: str = "DirectRunner", *beam_args: str, region: str | None = None):

@@ -11,7 +11,7 @@ import pytest
 from apache_beam.options.pipeline_options import GoogleCloudOptions, StandardOptions
 
 from lineage.attest import SigningFacts, processing_locations
-from lineage.keys import ensure_local_site, init_keys, load_site_context
+from lineage.keys import init_keys, load_site_context
 from lineage.policy import load_policy
 from pipelines.guard import ResidencyViolation, guard_launch, residency_problems
 from pipelines.launch import launch
@@ -34,18 +34,6 @@ def _manifest(uri: str = "/data/x.jsonl") -> Manifest:
 
 def _launch(runner: str = "DirectRunner", *beam_args: str, region: str | None = None):
     return launch_config(RunnerChoice(runner=runner, region=region, extra_args=beam_args))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Path:
-    root = tmp_path / "store"
-    ensure_local_site(root)
-    return root
-
-
-@pytest.fixture
-def policy(store):
-    return load_policy(store).policy
 
 
 def _refusal(store, policy, launch_config_, declared=None) -> str:
