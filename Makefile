@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test lint lock bench
+.PHONY: setup demo test lint lock bench browser
 
 setup: $(VENV)/.installed
 
@@ -18,9 +18,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/kura demo
 
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+# The steward's report is tested in headless Chromium: Debian's package, not a downloaded browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the report's browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipelines.cli_common import DEFAULT_STORE, StoreOption, err_console, error_line, note_line
+from pipelines.cli_common import (
+    DEFAULT_STORE,
+    StoreOption,
+    console,
+    err_console,
+    error_line,
+    note_line,
+    set_verbosity,
+)
 from pipelines.options import RunnerChoice, RunnerOptionError
 from pipelines.outcome import outcome, summary_table
 from schemas.manifest import ManifestError, load_manifest
 from schemas.run import RunSummary
-
-console = Console(stderr=False)
 
 app = typer.Typer(
     help="Kura (蔵): curate member corpora into certified Parquet shards with signed lineage.",
@@ -29,6 +34,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def kura_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kura")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from schemas.records import SCHEMA_VERSION
+
+        console.print(f"kura {kura_version()} (shard schema {SCHEMA_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="Say more on stderr: -v Kura's progress notes, -vv every library's too.")] = 0,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print Kura's version and exit.")] = False,
+) -> None:
+    """Kura (蔵): curate member corpora into certified Parquet shards with signed lineage.
+
+    Quiet by default: results on stdout (`--json` on every command that prints one), one line
+    per problem on stderr.
+    """
+    if "KURA_LOG_LEVEL" not in os.environ:
+        set_verbosity(verbose)
 
 
 

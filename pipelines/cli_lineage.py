@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from lineage.keys import (
@@ -31,14 +30,13 @@ from lineage.log import LogError, TransparencyLog
 from lineage.policy import TRUST_ROOT_ENV, PolicyError, load_policy, root_public_key_path
 from lineage.trace import TraceError, trace_shard, trace_source
 from lineage.verify import verify_store
-from pipelines.cli_common import DEFAULT_STORE, StoreOption
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, console
 from pipelines.cli_common import fail as _fail
 
 keys_app = typer.Typer(help="Site, certifier and root keys, and the signed trust policy.",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and trace the signed lineage log.", no_args_is_help=True)
 
-console = Console(highlight=False, soft_wrap=True)
 
 RootKeyOption = Annotated[
     Path,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from lineage.certify import CertifyError, StoreNotVerified, create_release
@@ -32,14 +31,13 @@ from lineage.release import (
     shard_problem,
     verify_release,
 )
-from pipelines.cli_common import DEFAULT_STORE, StoreOption, note_line
+from pipelines.cli_common import DEFAULT_STORE, StoreOption, console, note_line
 from pipelines.cli_common import fail as _fail
 from pipelines.store import StoreBusy, recover, store_lock
 
 release_app = typer.Typer(help="Certified releases of curated shards, for trainers.",
                           no_args_is_help=True)
 
-console = Console(highlight=False, soft_wrap=True)
 
 TrustRootOption = Annotated[
     Path | None,

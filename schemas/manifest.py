@@ -45,6 +45,12 @@ class CorpusSection(_Strict):
     license: str = Field(min_length=1)
     sensitivity: Literal["public", "internal", "confidential", "restricted"]
     language: str = "ja"
+    root: str | None = Field(
+        None, description="the folder local source paths are recorded relative to (a path, "
+        "relative to the manifest); default: the manifest's own folder")
+    source_uris: Literal["relative", "absolute"] = Field(
+        "relative", description="record local sources relative to `root` (stewards' absolute "
+        "paths stay private), or as absolute file:// URIs")
 
 
 class SourceSection(_Strict):
