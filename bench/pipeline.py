@@ -30,6 +30,7 @@ member = "debian"
 license = "GPL and others (Debian manpages-ja)"
 sensitivity = "public"
 language = "ja"
+root = "{root}"
 
 [[sources]]
 uri = "{uri}"
@@ -62,6 +63,7 @@ def main() -> None:
         folder = Path(tmp)
         manifest_path = folder / "manifest.toml"
         manifest_path.write_text(MANIFEST.format(uri=path.resolve().as_uri(),
+                                                 root=path.resolve().parent,
                                                  target=int(args.shard_mb * 1e6)))
         runner = RunnerChoice(workers=args.workers)
         start = time.perf_counter()

@@ -9,7 +9,10 @@ It verifies the store as `audit verify` does and the release's record against th
 lineage/release.py), then reads every shard's
 bytes once, checks their sha256 against the certified digest, and builds the dataset over those
 in-memory bytes. A file changed on disk after the check is never read again, so no row of an
-unverified shard can come out of the dataset. The cost is memory: the release's Parquet bytes
+unverified shard can come out of the dataset. Shards of schema version 1 (`pii` as a map) are
+read in the version 2 shape (a list of {entity, count} structs): the dataset's schema says so
+and Arrow casts each v1 fragment as it is scanned, so a release mixing both reads as one.
+The cost is memory: the release's Parquet bytes
 (compressed) stay in memory while the dataset lives; for releases larger than memory, `kura pull`
 them and read the pulled copy.
 """
@@ -24,6 +27,7 @@ import pyarrow.dataset as ds
 
 from lineage.policy import TrustRoot
 from lineage.release import ReleaseVerificationError, read_certified_shard, verify_release
+from schemas.records import upgraded_schema
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,10 @@ def open_release(
         raise CertifiedReadError(str(exc)) from None
     parquet = ds.ParquetFileFormat()
     fragments = [parquet.make_fragment(pa.BufferReader(data)) for data in verified]
-    # Footer metadata names each shard's run; the dataset's schema is the columns alone.
-    schema = pa.unify_schemas([f.physical_schema.remove_metadata() for f in fragments])
+    # Footer metadata differs per shard (version, corpus license); the dataset's schema is the
+    # columns alone, with a v1 `pii` map read as the v2 list of structs.
+    schema = pa.unify_schemas([upgraded_schema(f.physical_schema.remove_metadata())
+                               for f in fragments])
     log.info("opened release %s: %d verified shards, %d bytes", name, len(fragments),
              sum(len(d) for d in verified))
     return ds.FileSystemDataset(fragments, schema, parquet)

@@ -6,6 +6,12 @@ of its path in the log says its shard suite passed (`validationPassed: true`). A
 suite failed was moved to quarantine/ and attested there, so it is never under shards/; a shard
 attested without a verdict, or not attested at all, is left out and the caller is told why.
 
+The record names each corpus with its member, license and sensitivity (lineage/corpus_facts.py:
+from the shards' signed bytes, or the store's manifest for shards that predate them). A
+`restricted` corpus is certified only when the caller names it in `allow_restricted` (`kura
+release create --allow-restricted CORPUS`); otherwise nothing is certified, and the record of a
+release that has one says it was released explicitly.
+
 Everything from verifying the store to appending the record happens under the log's lock, so
 the shards certified are exactly those `verify_store` vouched for, and no key is rotated
 between choosing it and placing the record.
@@ -23,9 +29,11 @@ from typing import Any
 
 from lineage.clock import utc_now
 from lineage.code import code_identity
+from lineage.corpus_facts import CorpusFactsError, ShardBytes, corpus_facts, fallback_note
 from lineage.dsse import Envelope, canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
+from lineage.owners import corpus_owners
 from lineage.policy import TrustRoot
 from lineage.release import (
     SHARDS_PREFIX,
@@ -33,6 +41,8 @@ from lineage.release import (
     release_path,
     release_record_index,
     release_uri,
+    shard_corpus,
+    shard_file_name,
     write_release_file,
 )
 from lineage.statements import LoggedStatement, logged_statements
@@ -47,6 +57,7 @@ from schemas.predicates import (
     SHARD_SUITE_LEVEL,
     VSA_PREDICATE,
     VSA_SLSA_VERSION,
+    CertifiedCorpus,
     ResourceDescriptor,
     Statement,
     Subject,
@@ -66,6 +77,10 @@ class CertifyError(ValueError):
 
 class StoreNotVerified(CertifyError):
     """`verify_store` failed: nothing in the store is certified until it verifies."""
+
+
+class RestrictedNotAllowed(CertifyError):
+    """A restricted corpus that the caller did not name in `allow_restricted`."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,7 @@ class CreatedRelease:
     checkpoint_path: Path
     empty_corpora: tuple[tuple[str, str], ...] = ()  # (corpus, why it contributes nothing)
     completed: bool = False  # an interrupted `release create` of this name, finished now
+    notes: tuple[str, ...] = ()  # where a fact came from an unsigned file, say so
 
 
 def check_release_name(name: str) -> None:
@@ -116,12 +132,7 @@ def check_release_name(name: str) -> None:
         )
 
 
-def corpus_of(name: str) -> str | None:
-    """The corpus of a shards/<corpus>/<file> path, else None."""
-    parts = name.split("/")
-    if len(parts) == 3 and parts[0] + "/" == SHARDS_PREFIX and parts[1] and parts[2]:
-        return parts[1]
-    return None
+corpus_of = shard_corpus  # the name repair.py and older callers use
 
 
 def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
@@ -205,7 +216,7 @@ def nothing_to_release(corpus: str, left_out: Sequence[tuple[str, str]],
     )
     if failed:
         more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        return (f"every shard of its latest run (log line {index + 1}) failed its suite and is "
+        return (f"every shard of its latest run (log index {index}) failed its suite and is "
                 f"in quarantine: {failed[0]}{more}")
     rejected = counts.get("rejected") or {}
     withheld = rejected.get("validate.residual_pii", 0)
@@ -214,7 +225,7 @@ def nothing_to_release(corpus: str, left_out: Sequence[tuple[str, str]],
              f"duplicates {sum((counts.get('duplicates') or {}).values())}"]
     if withheld:
         parts.append(f"withheld for residual PII {withheld}")
-    return f"its latest run (log line {index + 1}) wrote no shard: {', '.join(parts)}"
+    return f"its latest run (log index {index}) wrote no shard: {', '.join(parts)}"
 
 
 def store_corpora(store_root: Path) -> list[str]:
@@ -257,9 +268,9 @@ def select_certified(
         elif shard.validation_passed is True and shard.validation_digest:
             certified.append(shard)
         elif shard.validation_passed is False:
-            left_out.append((name, f"its shard suite failed (log line {shard.log_index + 1})"))
+            left_out.append((name, f"its shard suite failed (log index {shard.log_index})"))
         else:
-            left_out.append((name, f"its attestation (log line {shard.log_index + 1}) records "
+            left_out.append((name, f"its attestation (log index {shard.log_index}) records "
                                    "no validation verdict"))
     for name in sorted(set(on_disk) - set(latest)):
         if corpus_of(name) in wanted:
@@ -268,10 +279,12 @@ def select_certified(
 
 
 def certification_statement(
-    release_name: str, shards: Sequence[AttestedShard], facts: CertificationFacts
+    release_name: str, shards: Sequence[AttestedShard], facts: CertificationFacts,
+    corpora: Sequence[CertifiedCorpus] | None = None,
 ) -> dict[str, Any]:
     """The (C) statement of a release: a VSA over every shard, citing each shard's residency
-    envelope as an input attestation (pure: values in, in-toto Statement dict out)."""
+    envelope as an input attestation, naming each corpus's facts (pure: values in, in-toto
+    Statement dict out)."""
     predicate = VsaPredicate(
         verifier=VsaVerifier(
             id=certifier_uri(facts.certifier_id), version={"kura": facts.kura_version}
@@ -289,6 +302,7 @@ def certification_statement(
         verification_result="PASSED",
         verified_levels=[JP_RESIDENCY_LEVEL, SHARD_SUITE_LEVEL],
         slsa_version=VSA_SLSA_VERSION,
+        corpus_facts=list(corpora) if corpora is not None else None,
     )
     statement = Statement(
         subject=[Subject(name=s.name, digest={"sha256": s.sha256}) for s in shards],
@@ -318,19 +332,52 @@ def _verification_failure(store_root: Path, trust_root: TrustRoot | None) -> str
     report = verify_store(store_root, trust_root=trust_root)
     if report.ok:
         return None
-    failures = report.failures()
-    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-    return f"{failures[0]}{more}; run `kura audit verify` for the full report"
+    return f"{report.first_failure()}; run `kura audit verify` for the full report"
+
+
+def release_corpus_facts(
+    store_root: Path, shards: Sequence[AttestedShard], owners: dict[str, tuple[str, int]],
+    allow_restricted: Sequence[str], wanted: Sequence[str],
+) -> tuple[CertifiedCorpus, ...]:
+    """Each released corpus's facts; a restricted corpus must be named in `allow_restricted`
+    (and is then recorded as released explicitly). Raises CertifyError, naming the corpus and
+    the flag, before anything is signed."""
+    unknown = sorted(set(allow_restricted) - set(wanted))
+    if unknown:
+        raise CertifyError(f"--allow-restricted {unknown[0]}: corpus {unknown[0]} is not in this "
+                           f"release (corpora: {', '.join(wanted)})")
+    by_corpus: dict[str, list[ShardBytes]] = {}
+    for shard in shards:
+        corpus = corpus_of(shard.name) or ""
+        path = Path(store_root) / shard_file_name(shard.name)
+        by_corpus.setdefault(corpus, []).append(ShardBytes(shard.name, path, shard.sha256))
+    facts = []
+    for corpus, files in sorted(by_corpus.items()):
+        try:
+            facts.append(corpus_facts(Path(store_root), corpus, files, owners))
+        except CorpusFactsError as exc:
+            raise CertifyError(f"{exc}; nothing was certified") from None
+    refused = [f.corpus_id for f in facts
+               if f.sensitivity == "restricted" and f.corpus_id not in allow_restricted]
+    if refused:
+        flags = " ".join(f"--allow-restricted {corpus}" for corpus in refused)
+        one = len(refused) == 1
+        raise RestrictedNotAllowed(
+            f"{'corpus' if one else 'corpora'} {', '.join(refused)} {'is' if one else 'are'} "
+            f"restricted: add {flags} to release {'it' if one else 'them'}; nothing was certified")
+    return tuple(f.model_copy(update={"allow_restricted": True}) if f.sensitivity == "restricted"
+                 else f for f in facts)
 
 
 def create_release(
     store_root: Path | str, name: str, corpora: Sequence[str] | None = None,
-    trust_root: TrustRoot | None = None,
+    trust_root: TrustRoot | None = None, allow_restricted: Sequence[str] = (),
 ) -> CreatedRelease:
     """Certify every certified shard of `corpora` (default: every corpus of the store) as
     release `name`: verify the store (against `trust_root`, else KURA_TRUST_ROOT, else the
-    site's own keys/root.pub.pem: the certifier runs at the site that writes this store), sign
-    the VSA with the certifier key, append it to the log with a checkpoint, and write
+    site's own keys/root.pub.pem: the certifier runs at the site that writes this store), read
+    each corpus's facts (a restricted one only if named in `allow_restricted`), sign the VSA
+    with the certifier key, append it to the log with a checkpoint, and write
     releases/<name>.json."""
     store_root = Path(store_root)
     check_release_name(name)
@@ -371,6 +418,8 @@ def create_release(
         if not selection.certified:
             raise CertifyError("nothing to release: " + "; ".join(
                 f"corpus {corpus}: {why}" for corpus, why in empty))
+        released = release_corpus_facts(store_root, selection.certified, corpus_owners(lines),
+                                         allow_restricted, wanted)
         facts = CertificationFacts(
             certifier_id=context.certifier_id,
             kura_version=code_identity().version,
@@ -378,7 +427,7 @@ def create_release(
             policy_digest=context.signed_policy.digest,
             time_verified=utc_now(),
         )
-        statement = certification_statement(name, selection.certified, facts)
+        statement = certification_statement(name, selection.certified, facts, released)
         envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.certifier_key)
         result = tlog.append([envelope.to_json_line()], context.site_key, context.log_origin)
         assert result.checkpoint is not None and result.checkpoint.path is not None
@@ -391,8 +440,11 @@ def create_release(
             envelope_digest=envelope.digest,
             shards=[ReleaseShard(name=s.name, sha256=s.sha256, rows=s.rows, bytes=s.bytes)
                     for s in selection.certified],
+            corpus_facts=list(released),
         )
         write_release_file(store_root, release)
-    log.info("release %s: %d shards certified at log %d, %d left out", name,
+    log.info("release %s: %d shards certified at log index %d, %d left out", name,
              len(release.shards), release.log_index, len(selection.left_out))
-    return CreatedRelease(release, selection.left_out, result.checkpoint.path, empty)
+    notes = tuple(note for fact in released if (note := fallback_note(fact)))
+    return CreatedRelease(release, selection.left_out, result.checkpoint.path, empty,
+                          notes=notes)

@@ -19,7 +19,7 @@ class CorpusOwnerError(ValueError):
 
 
 def corpus_owners(lines: list[bytes]) -> dict[str, tuple[str, int]]:
-    """corpus id -> (member, log line index) of the first run that named it."""
+    """corpus id -> (member, log index) of the first run that named it."""
     owners: dict[str, tuple[str, int]] = {}
     for record in logged_statements(lines, PROVENANCE_PREDICATE):
         params = (record.predicate.get("buildDefinition") or {}).get("externalParameters") or {}
@@ -33,6 +33,6 @@ def check_corpus_owner(store_root: Path, corpus_id: str, member: str) -> None:
     owner = corpus_owners(TransparencyLog(Path(store_root)).read().lines).get(corpus_id)
     if owner is not None and owner[0] != member:
         raise CorpusOwnerError(
-            f"corpus.id {corpus_id} belongs to member {owner[0]} (first onboarded at log line "
-            f"{owner[1] + 1}); member {member} cannot onboard it: choose another corpus.id"
+            f"corpus.id {corpus_id} belongs to member {owner[0]} (first onboarded at log index "
+            f"{owner[1]}); member {member} cannot onboard it: choose another corpus.id"
         )

@@ -177,7 +177,7 @@ def policy_envelope_digest(envelope: Envelope) -> str:
 
 @dataclass(frozen=True)
 class LoggedPolicy:
-    index: int  # 0-based log line
+    index: int  # its log index (0-based)
     signed: SignedPolicy
 
 
@@ -202,12 +202,12 @@ class PolicyChain:
         return frozenset(p.index for p in self.logged)
 
     def introduced_at(self, keyid: str) -> int:
-        """The log line of the first logged version listing `keyid`; -1 if none does (a key of
+        """The log index of the first logged version listing `keyid`; -1 if none does (a key of
         a version made before policies were logged, valid from the log's start)."""
         return self._introduced.get(keyid, -1)
 
     def in_force_at(self, index: int) -> LoggedPolicy | None:
-        """The newest logged version placed before log line `index`, if any."""
+        """The newest logged version placed before log index `index`, if any."""
         before = [p for p in self.logged if p.index < index]
         return before[-1] if before else None
 
@@ -227,7 +227,7 @@ def policy_records(lines: list[bytes]) -> tuple[list[LoggedPolicy], list[str]]:
             continue
         try:
             found.append(LoggedPolicy(index, parse_signed_policy(envelope.to_json_line(),
-                                                                 f"log line {index + 1}")))
+                                                                 f"log index {index}")))
         except PolicyError as exc:
             problems.append(str(exc))
     return found, problems
@@ -276,11 +276,11 @@ def policy_chain(store_root: Path, anchor: Ed25519PublicKey, lines: list[bytes])
     previous_logged: LoggedPolicy | None = None
     for record in logged:
         version = record.signed.policy.version
-        where = f"log line {record.index + 1}"
+        where = f"log index {record.index}"
         if previous_logged is not None and version != previous_logged.signed.policy.version + 1:
             problems.append(f"{where}: policy v{version} follows v"
-                            f"{previous_logged.signed.policy.version} (log line "
-                            f"{previous_logged.index + 1}); versions must grow by one")
+                            f"{previous_logged.signed.policy.version} (log index "
+                            f"{previous_logged.index}); versions must grow by one")
         archived = candidates.get(version)
         if archived is not None and archived[0].digest != record.signed.digest:
             problems.append(f"{archived[1]} is not the policy v{version} logged at {where}")
@@ -410,17 +410,18 @@ def retired_at(entry: KeyEntry) -> tuple[int, str] | None:
 
 
 def key_validity_problem(entry: KeyEntry, log_index: int, introduced_at: int = -1) -> str | None:
-    """Why `entry` could not have signed the record at log line `log_index` (0-based), or None.
+    """Why `entry` could not have signed the record at `log_index` (0-based), or None.
 
     Judged by position only: after the policy record that introduced the key, before the log
     size at which it was retired. A time the signer wrote proves nothing, so none is asked.
     """
     if log_index <= introduced_at:
-        return (f"key {entry.keyid} was introduced by the policy at log line {introduced_at + 1}; "
-                f"record is at line {log_index + 1}")
+        return (f"key {entry.keyid} was introduced by the policy at log index {introduced_at}; "
+                f"the record is at log index {log_index}")
     end = retired_at(entry)
     if end is not None and log_index >= end[0]:
-        return f"key {entry.keyid} was {end[1]} at log size {end[0]}; record is at {log_index}"
+        return (f"key {entry.keyid} was {end[1]} at log size {end[0]}; the record is at log "
+                f"index {log_index}")
     return None
 
 
@@ -428,8 +429,8 @@ def checkpoint_key_problem(entry: KeyEntry, tree_size: int, introduced_at: int =
     """Why `entry` could not have signed a checkpoint of `tree_size` lines, or None: a key signs
     checkpoints only of logs it was valid at the end of, whatever timestamp it writes."""
     if tree_size <= introduced_at:
-        return (f"key {entry.keyid} was introduced by the policy at log line {introduced_at + 1}; "
-                f"the checkpoint covers only {tree_size} lines")
+        return (f"key {entry.keyid} was introduced by the policy at log index {introduced_at}; "
+                f"the checkpoint covers only {tree_size} records")
     end = retired_at(entry)
     if end is not None and tree_size > end[0]:
         return (f"key {entry.keyid} was {end[1]} at log size {end[0]}; the checkpoint covers "

@@ -7,12 +7,14 @@
 `verify_release` is what a trainer trusts. It needs the root the trainer pinned (`--trust-root`
 / KURA_TRUST_ROOT; never the store's own) and first runs `audit verify`'s checks over the store
 (`check_store`: policy chain, every record, checkpoints, consistency), then checks the record at
-the index's log line: the envelope the index names, the first certification of this release, a
+the log index the index file names: that envelope, the first certification of this release, a
 VSA with verificationResult PASSED and the Japanese residency level, signed by a certifier key of
 the policy valid at that log position, included in the latest signed checkpoint. Every fact it
 returns comes from signed records: the shard list from the VSA's subjects, each shard's rows and
-bytes from the residency attestation the VSA cites for it, the dates and certifier from the VSA.
-Shard bytes are checked by the caller that reads them (pull, open_release), on the bytes it keeps.
+bytes from the residency attestation the VSA cites for it, the dates, certifier and each corpus's
+member, license and sensitivity from the VSA (a restricted corpus must have been released
+explicitly, or the record is refused). Shard bytes are checked by the caller that reads them
+(pull, open_release), on the bytes it keeps.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from schemas.predicates import (
     RELEASE_URI_PREFIX,
     RESIDENCY_PREDICATE,
     VSA_PREDICATE,
+    CertifiedCorpus,
     VsaPredicate,
 )
 from schemas.release import (
@@ -65,7 +68,13 @@ __all__ = [
     "RELEASE_FILE_FORMAT", "PulledReleaseFile", "PulledShard", "ReleaseFile", "ReleaseShard",
 ]
 
+# A pulled directory holds only Parquet shards where readers look (<corpus>/<file>.parquet);
+# release metadata goes under __kura/. pyarrow.dataset skips names starting with "_" or ".", but
+# HF datasets (5.2) skips only hidden names and folders starting with "__": measured, a "_kura/"
+# folder's release.json made `load_dataset("parquet", data_dir=DEST)` fail.
+PULLED_METADATA_DIR = "__kura"
 PULLED_RELEASE_FILE = "release.json"
+PULLED_CARD_FILE = "README.md"
 SHARDS_PREFIX = "shards/"
 HASH_CHUNK = 1 << 20
 
@@ -96,15 +105,17 @@ class VerifiedRelease:
     shards: tuple[ReleaseShard, ...]  # the VSA's subjects; rows/bytes from their attestations
     anchor_keyid: str = ""
     policy_version: int = 0
+    # Each corpus's member, license and sensitivity as certified; empty for a release certified
+    # before Kura recorded them.
+    corpus_facts: tuple[CertifiedCorpus, ...] = ()
 
     @property
     def where(self) -> str:
-        return f"release {self.name} (log line {self.log_index + 1})"
+        return f"release {self.name} (log index {self.log_index})"
 
     @property
     def corpora(self) -> list[str]:
-        return sorted({parts[1] for s in self.shards
-                       if len(parts := s.name.split("/")) == 3 and parts[0] + "/" == SHARDS_PREFIX})
+        return sorted({corpus for s in self.shards if (corpus := shard_corpus(s.name))})
 
 
 def release_uri(name: str) -> str:
@@ -172,7 +183,7 @@ def _vsa_statement(line: bytes) -> tuple[Envelope, dict[str, Any]] | None:
 
 
 def release_record_index(lines: list[bytes], name: str) -> int | None:
-    """The log line (0-based) of the first certification of release `name`, if any."""
+    """The log index (0-based) of the first certification of release `name`, if any."""
     uri = release_uri(name)
     for index, line in enumerate(lines):
         parsed = _vsa_statement(line)
@@ -302,6 +313,36 @@ def _subjects(subjects: list[dict[str, Any]], counts: dict[tuple[str, str], tupl
     return tuple(shards)
 
 
+def _checked_corpus_facts(predicate: VsaPredicate, shards: tuple[ReleaseShard, ...],
+                          where: str) -> tuple[CertifiedCorpus, ...]:
+    """The VSA's corpus facts, one per corpus of its subjects; a restricted corpus must have been
+    released explicitly. A release certified before facts were recorded has none."""
+    if predicate.corpus_facts is None:
+        return ()
+    facts = {f.corpus_id: f for f in predicate.corpus_facts}
+    if len(facts) != len(predicate.corpus_facts):
+        raise ReleaseVerificationError(f"{where}: names a corpus twice in corpusFacts")
+    corpora = {shard_corpus(s.name) for s in shards}
+    if set(facts) != corpora:
+        raise ReleaseVerificationError(
+            f"{where}: corpusFacts names {', '.join(sorted(facts)) or 'no corpus'} but the "
+            f"shards are of {', '.join(sorted(c or '?' for c in corpora))}")
+    for fact in facts.values():
+        if fact.sensitivity == "restricted" and fact.allow_restricted is not True:
+            raise ReleaseVerificationError(
+                f"{where}: certifies restricted corpus {fact.corpus_id} without recording that "
+                "it was released explicitly (--allow-restricted)")
+    return tuple(facts[c] for c in sorted(facts))
+
+
+def shard_corpus(name: str) -> str | None:
+    """The corpus of a shards/<corpus>/<file> name, else None."""
+    parts = name.split("/")
+    if len(parts) == 3 and parts[0] + "/" == SHARDS_PREFIX and parts[1] and parts[2]:
+        return parts[1]
+    return None
+
+
 def verify_release(
     store_root: Path | str, name: str, trust_root: TrustRoot | None = None
 ) -> VerifiedRelease:
@@ -315,7 +356,7 @@ def verify_release(
     except PolicyError as exc:
         raise UnpinnedRootError(str(exc)) from None
     release = read_release(store_root, name)
-    where = f"release {name} (log line {release.log_index + 1})"
+    where = f"release {name} (log index {release.log_index})"
     # The reader hashes the shards it hands out itself; every other check runs as in audit verify.
     checked = check_store(store_root, trust_root=anchor, subjects=())
     chain = checked.chain
@@ -323,12 +364,12 @@ def verify_release(
         raise ReleaseVerificationError(f"{where}: {_store_failure(checked, anchor)}")
     lines = checked.lines
     if release.log_index >= len(lines):
-        raise ReleaseVerificationError(f"{where}: the log has only {len(lines)} lines")
+        raise ReleaseVerificationError(f"{where}: the log has only {len(lines)} records")
     envelope, predicate, subjects = _parse_record(lines[release.log_index], release, where)
     first = release_record_index(lines, name)
     if first != release.log_index:
         raise ReleaseVerificationError(
-            f"{where}: release {name} was first certified at log line {(first or 0) + 1}")
+            f"{where}: release {name} was first certified at log index {first or 0}")
     key = _signing_certifier(envelope, chain, where)
     problem = key_validity_problem(key.entry, release.log_index,
                                    chain.introduced_at(key.entry.keyid))
@@ -352,6 +393,7 @@ def verify_release(
         raise ReleaseVerificationError(f"{where}: {_store_failure(checked, anchor)}")
     tree_size = _check_inclusion(checked, release.log_index, where)
     shards = _subjects(subjects, _attested_counts(lines, predicate, where), where)
+    facts = _checked_corpus_facts(predicate, shards, where)
     return VerifiedRelease(
         name=name,
         log_index=release.log_index,
@@ -363,14 +405,13 @@ def verify_release(
         shards=shards,
         anchor_keyid=key_id(anchor),
         policy_version=chain.current.policy.version,
+        corpus_facts=facts,
     )
 
 
 def _store_failure(checked: CheckedStore, anchor: Ed25519PublicKey) -> str:
-    failures = checked.report.failures() or ["no policy version verifies"]
-    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
     return (f"the store does not verify against the pinned root {key_id(anchor)[:19]}…: "
-            f"{failures[0]}{more}")
+            f"{checked.report.first_failure()}")
 
 
 # --- shard files ----------------------------------------------------------------------------------
@@ -384,6 +425,20 @@ def shard_file_name(name: str) -> PurePosixPath:
     ):
         raise ReleaseVerificationError(f"shard name {name!r} is not a plain store-relative path")
     return path
+
+
+def pulled_release_file(dest: Path) -> Path:
+    """Where a pull writes its release.json: DEST/__kura/release.json."""
+    return Path(dest) / PULLED_METADATA_DIR / PULLED_RELEASE_FILE
+
+
+def find_pulled_release_file(dest: Path) -> Path | None:
+    """The release.json of a pulled directory, in the current layout (__kura/release.json) or
+    the one before it (release.json beside the shards); None if `dest` holds neither."""
+    for candidate in (pulled_release_file(dest), Path(dest) / PULLED_RELEASE_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def pulled_path(name: str) -> str:

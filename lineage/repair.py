@@ -55,6 +55,7 @@ def release_file_from_record(lines: list[bytes], index: int, envelope: Envelope,
         log_index=index,
         envelope_digest=envelope.digest,
         shards=shards,
+        corpus_facts=predicate.get("corpusFacts") or [],  # each corpus as the record certifies
     )
 
 
@@ -87,5 +88,5 @@ def repair_log(store_root: Path) -> list[str]:
             if release.release and not release_path(store_root, release.release).exists():
                 write_release_file(store_root, release)
                 said.append(f"wrote releases/{release.release}.json from its certification at "
-                            f"log line {index + 1}, whose command was interrupted")
+                            f"log index {index}, whose command was interrupted")
     return said

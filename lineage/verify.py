@@ -133,6 +133,12 @@ class VerifyReport:
     def failures(self) -> list[str]:
         return [f"{c.name}: {msg}" for c in self.checks for msg in c.failures]
 
+    def first_failure(self) -> str:
+        """The first failure and how many more there are: the one line a refusal prints."""
+        failures = self.failures() or ["no policy version verifies"]
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        return f"{failures[0]}{more}"
+
 
 @dataclass
 class _Tally:
@@ -160,16 +166,16 @@ class _Entry:
 
 def _label(index: int, statement: dict[str, Any] | None) -> str:
     if not statement:
-        return f"line {index + 1}"
+        return f"log index {index}"
     subjects = statement.get("subject") or [{}]
     kind = statement.get("predicateType", "")
     name = subjects[0].get("name", "?")
     if kind == RESIDENCY_PREDICATE:
-        return f"line {index + 1} (residency of {name})"
+        return f"log index {index} (residency of {name})"
     if kind == PROVENANCE_PREDICATE:
         run = (statement.get("predicate") or {}).get("runDetails", {}).get("metadata", {})
-        return f"line {index + 1} (provenance of run {run.get('invocationId', '?')})"
-    return f"line {index + 1} ({kind.rsplit('/', 2)[-2] if '/' in kind else kind} of {name})"
+        return f"log index {index} (provenance of run {run.get('invocationId', '?')})"
+    return f"log index {index} ({kind.rsplit('/', 2)[-2] if '/' in kind else kind} of {name})"
 
 
 @dataclass(frozen=True)
@@ -244,7 +250,8 @@ def check_store(
         _check_conservation(entries, tally)
     _check_log(lines, stored, chain, since_checkpoint, tally)
     if contents.partial_tail:
-        tally.fail("log.format", f"{tlog.path.name} ends inside line {len(lines) + 1}")
+        tally.fail("log.format",
+                   f"{tlog.path.name} ends inside log index {len(lines)} (a cut-off line)")
     checks = tuple(
         CheckResult(name, desc, tally.checked.get(name, 0), tuple(tally.failures.get(name, [])),
                     tally.notes.get(name, ""))
@@ -266,24 +273,24 @@ def _parse_line(index: int, line: bytes, tally: _Tally) -> tuple[Envelope, dict]
     try:
         envelope = Envelope.from_json(line)
     except EnvelopeError as exc:
-        tally.fail("log.format", f"line {index + 1}: {exc}")
+        tally.fail("log.format", f"log index {index}: {exc}")
         return None
     if envelope.payload_type == POLICY_PAYLOAD_TYPE:
         return envelope, {}  # a policy version: `policy_chain` parsed and judged it
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        tally.fail("log.format", f"line {index + 1}: payloadType {envelope.payload_type!r}")
+        tally.fail("log.format", f"log index {index}: payloadType {envelope.payload_type!r}")
         return None
     try:
         statement = json.loads(envelope.payload)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        tally.fail("log.format", f"line {index + 1}: payload is not JSON")
+        tally.fail("log.format", f"log index {index}: payload is not JSON")
         return None
     if not is_statement(statement):
-        tally.fail("log.format", f"line {index + 1}: payload is not an in-toto Statement v1")
+        tally.fail("log.format", f"log index {index}: payload is not an in-toto Statement v1")
         return None
     model = PREDICATE_MODELS.get(statement.get("predicateType", ""))
     if model is None:
-        tally.fail("log.format", f"line {index + 1}: unknown predicateType "
+        tally.fail("log.format", f"log index {index}: unknown predicateType "
                    f"{statement.get('predicateType')!r}")
         return None
     try:
@@ -336,7 +343,7 @@ def _check_records(
                 tally.ok("log.format")
                 tally.ok("record.signature")
             else:  # `policy_chain` said why (policy.signature); name the line here too
-                tally.fail("record.signature", f"line {index + 1}: a policy version that is not "
+                tally.fail("record.signature", f"log index {index}: a policy version that is not "
                            "part of the verified chain")
             continue
         label = _label(index, statement)
@@ -365,7 +372,7 @@ def _check_records(
             elif in_force is not None and cited != in_force.signed.digest:
                 tally.fail("record.policy_digest", f"{label}: cites policy "
                            f"v{versions[cited].policy.version} but v"
-                           f"{in_force.signed.policy.version} (log line {in_force.index + 1}) "
+                           f"{in_force.signed.policy.version} (log index {in_force.index}) "
                            "was in force there")
             else:
                 tally.ok("record.policy_digest")
@@ -563,7 +570,7 @@ def _last_good(stored: list[SignedCheckpoint], hashes: list[bytes]) -> str:
     for signed in reversed(stored):
         size = signed.checkpoint.tree_size
         if size <= len(hashes) and merkle.root(hashes[:size]).hex() == signed.checkpoint.root_hash:
-            return f" after line {size} (the log still matches checkpoint size {size})"
+            return f" after log index {size - 1} (the log still matches checkpoint size {size})"
     return " (no stored checkpoint matches the log)"
 
 
@@ -593,7 +600,7 @@ def _check_log(
         old_root = old.checkpoint.root_hash
         if size > len(lines):
             tally.fail("log.consistency", f"{label} (size {size}) covers {size} lines but the log "
-                       f"has {len(lines)}: lines {len(lines) + 1}..{size} are missing")
+                       f"has {len(lines)}: log indexes {len(lines)}..{size - 1} are missing")
         elif head is None or size > head.tree_size:
             # No trusted head to prove against: compare with the lines themselves.
             if merkle.root(hashes[:size]).hex() == old_root:
@@ -639,8 +646,8 @@ def _check_head(
     elif binding:
         tally.fail("log.checkpoint", f"{name}: {binding}")
     elif head.tree_size < len(lines):
-        tally.fail("log.checkpoint", f"lines {head.tree_size + 1}..{len(lines)} are covered by "
-                   f"no checkpoint")
+        tally.fail("log.checkpoint", f"log indexes {head.tree_size}..{len(lines) - 1} are "
+                   "covered by no checkpoint")
     else:
         tally.ok("log.checkpoint")
     tally.notes["log.checkpoint"] = f"size {head.tree_size}, root {head.root_hash[:12]}…"

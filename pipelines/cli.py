@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 
 from pipelines.cli_common import (
     DEFAULT_STORE,
+    JsonOption,
     StoreOption,
     console,
     err_console,
     error_line,
     note_line,
+    print_json,
     set_verbosity,
 )
+from pipelines.cli_progress import PLANNING, VALIDATING, RunProgress
 from pipelines.options import RunnerChoice, RunnerOptionError
 from pipelines.outcome import outcome, summary_table
 from schemas.manifest import ManifestError, load_manifest
@@ -31,6 +34,8 @@ from schemas.run import RunSummary
 app = typer.Typer(
     help="Kura (蔵): curate member corpora into certified Parquet shards with signed lineage.",
     no_args_is_help=True,
+    # Paragraphs of a docstring are re-wrapped to the terminal, not broken where the source is.
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -76,75 +81,61 @@ class UserError(Exception):
     """Exits with status 2 and this one-line message."""
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    from lineage.certify import CertifyError
-    from lineage.keys import KeyStoreError
-    from lineage.owners import CorpusOwnerError
-    from lineage.policy import PolicyError
-    from lineage.record import RecordError
-    from lineage.release import ReleaseError
-    from pipelines.guard import ResidencyViolation
-    from pipelines.store import StoreBusy
-    from transforms.pii import PiiConfigError
+# The user errors of each module, by module name: an exception can only be one of these if its
+# module was imported, so nothing is imported to recognize it (importing them all, Beam and
+# presidio among them, made every `kura` command wait seconds before starting).
+_USER_ERRORS = {
+    "lineage.certify": ("CertifyError",),
+    "lineage.keys": ("KeyStoreError",),
+    "lineage.owners": ("CorpusOwnerError",),
+    "lineage.policy": ("PolicyError",),
+    "lineage.record": ("RecordError",),
+    "lineage.release": ("ReleaseError",),
+    "pipelines.guard": ("ResidencyViolation",),
+    "pipelines.store": ("StoreBusy",),
+    "transforms.pii": ("PiiConfigError",),
+}
 
-    return (UserError, ManifestError, RunnerOptionError, ResidencyViolation, KeyStoreError,
-            PolicyError, RecordError, CertifyError, ReleaseError, CorpusOwnerError, StoreBusy,
-            PiiConfigError)
+
+def _is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, UserError | ManifestError | RunnerOptionError):
+        return True
+    for module_name, names in _USER_ERRORS.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, tuple(getattr(module, n) for n in names)):
+            return True
+    return False
 
 
-def _progress_bytes(progress_dir: Path) -> int:
-    total = 0
-    for marker in progress_dir.glob("*.done"):
-        try:
-            total += int(marker.read_text() or 0)
-        except (OSError, ValueError):
-            continue
-    return total
+def _curate_with_progress(progress: RunProgress, plan, stages, runner: RunnerChoice,
+                          run_id: str) -> RunSummary:
+    from pipelines.curate import run_curation
+
+    with progress.watching_reads(plan.store.tmp(run_id) / "progress", plan.total_bytes):
+        summary = run_curation(plan, stages, runner, run_id=run_id)
+    progress.stage(VALIDATING)
+    return summary
 
 
 def _run_with_progress(plan, stages, runner: RunnerChoice, run_id: str) -> RunSummary:
-    """Run the pipeline while a helper thread draws a progress bar.
-
-    The pipeline runs in the main thread so that Ctrl-C and SIGTERM stop it where it is: the run
-    is then discarded with nothing left writing into its staging. The reading DoFn marks each
-    finished file; reading, normalization, analysis, quality and PII are fused, so bytes marked
-    done have been through those steps. Dedup and writing follow.
-    """
-    from pipelines.curate import run_curation
-
-    progress_dir = plan.store.tmp(run_id) / "progress"
-    finished = threading.Event()
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True,
-                  disable=not err_console.is_terminal) as progress:
-        task = progress.add_task(f"curating {plan.corpus_id}", total=plan.total_bytes or 1)
-
-        def draw() -> None:
-            while not finished.wait(0.25):
-                done = _progress_bytes(progress_dir) if progress_dir.is_dir() else 0
-                progress.update(task, completed=done)
-                if done >= plan.total_bytes:
-                    progress.update(task, description="deduplicating and writing shards")
-
-        drawer = threading.Thread(target=draw, name="kura-progress", daemon=True)
-        drawer.start()
-        try:
-            return run_curation(plan, stages, runner, run_id=run_id)
-        finally:
-            finished.set()
-            drawer.join(1)
+    """The demo's run: the pipeline with its progress line, which ends with the pipeline."""
+    with RunProgress(err_console, plan.corpus_id) as progress:
+        return _curate_with_progress(progress, plan, stages, runner, run_id)
 
 
 def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
                    create_local_site: bool = False):
-    """Validate, guard, plan, run and record one manifest; the body of `kura onboard`."""
+    """Validate, guard, plan, run and record one manifest; the body of `kura onboard`. The
+    progress line names each stage, from the residency check to signing."""
     from pipelines.launch import launch
 
     manifest = load_manifest(manifest_path)
-    return launch(manifest, manifest_path, store, runner,
-                  run=lambda plan, stages, run_id: _run_with_progress(plan, stages, runner, run_id),
-                  create_local_site=create_local_site, announce=note_line)
+    with RunProgress(err_console, manifest.corpus.id) as progress:
+        progress.stage(PLANNING)
+        return launch(manifest, manifest_path, store, runner,
+                      run=lambda plan, stages, run_id: _curate_with_progress(
+                          progress, plan, stages, runner, run_id),
+                      create_local_site=create_local_site, announce=note_line)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -162,6 +153,7 @@ def onboard(
     region: Annotated[str | None, typer.Option(
         help="The runner's region (Dataflow); checked by the residency guard, and it wins over "
              "a --region after `--`.")] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Onboard a corpus: check residency, then read, curate and write it into the store.
 
@@ -179,13 +171,27 @@ def onboard(
                           region=region, extra_args=tuple(ctx.args))
     result = onboard_corpus(manifest, store, choice)
     summary = result.summary
-    console.print(summary_table(summary))
-    console.print(f"run summary: {store / 'runs' / (summary.run_id + '.json')}")
-    console.print(f"report: {result.report}")
-    console.print(f"lineage: {len(result.recorded.shards)} shard attestations and the run "
-                  f"provenance signed into {store / 'lineage' / 'log.jsonl'} "
-                  f"(tree size {result.recorded.tree_size})")
     result_outcome = outcome(summary)
+    summary_path = store / "runs" / (summary.run_id + ".json")
+    if json_output:
+        print_json({
+            "runId": summary.run_id,
+            "corpusId": summary.corpus_id,
+            "status": result_outcome.status,
+            "problems": list(result_outcome.lines),
+            "runSummary": str(summary_path),
+            "report": str(result.report),
+            "shardAttestations": len(result.recorded.shards),
+            "treeSize": result.recorded.tree_size,
+            "summary": summary.model_dump(mode="json"),
+        })
+    else:
+        console.print(summary_table(summary))
+        console.print(f"run summary: {summary_path}")
+        console.print(f"report: {result.report}")
+        console.print(f"lineage: {len(result.recorded.shards)} shard attestations and the run "
+                      f"provenance signed into {store / 'lineage' / 'log.jsonl'} "
+                      f"(tree size {result.recorded.tree_size})")
     for line in result_outcome.lines:
         error_line(line)
     if result_outcome.status:
@@ -202,6 +208,7 @@ def demo(
     documents: Annotated[int, typer.Option(help="How many documents to generate.")] = 600,
     workers: Annotated[int, typer.Option(help="Worker processes for the DirectRunner.")] = 1,
     fresh: Annotated[bool, typer.Option(help="Start from an empty store.")] = True,
+    json_output: JsonOption = False,
 ) -> None:
     """Generate a realistic member corpus and run the whole product on it, end to end."""
     from pipelines.demo import DemoError, prepare_demo_store, run_demo
@@ -210,9 +217,12 @@ def demo(
         prepare_demo_store(store, fresh)
     except DemoError as exc:
         raise UserError(str(exc)) from None
-    run_demo(store=store, corpus_dir=corpus_dir, documents=documents,
-             runner=RunnerChoice(workers=workers), console=console,
-             run=_run_with_progress)
+    narrative = Console(file=io.StringIO()) if json_output else console
+    made = run_demo(store=store, corpus_dir=corpus_dir, documents=documents,
+                    runner=RunnerChoice(workers=workers), console=narrative,
+                    run=_run_with_progress)
+    if json_output:
+        print_json(made)
 
 
 @app.command()
@@ -228,15 +238,19 @@ def schema(
 
 
 def _mount_subcommands() -> None:
+    from pipelines.cli_check import check
     from pipelines.cli_lineage import audit_app, keys_app
+    from pipelines.cli_openlineage import audit_openlineage
     from pipelines.cli_release import pull, release_app
     from pipelines.cli_store import store_app
 
     app.add_typer(release_app, name="release")
     app.command("pull")(pull)
     app.add_typer(keys_app, name="keys")
+    audit_app.command("openlineage")(audit_openlineage)
     app.add_typer(audit_app, name="audit")
     app.add_typer(store_app, name="store")
+    app.command("check")(check)
 
 
 _mount_subcommands()
@@ -254,19 +268,20 @@ def main() -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_QuietOptionalBeamClients())
-    user_errors = _user_errors()
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
-    except user_errors as exc:
-        raise SystemExit(_exit_with(exc, 2)) from None
     except KeyboardInterrupt:
         raise SystemExit(_exit_with(Exception(_INTERRUPTED), 130)) from None
     except SystemExit as exc:
         if exc.code == 130:  # typer turns Ctrl-C (and our SIGTERM) into a silent Exit(130)
             error_line(_INTERRUPTED)
         raise
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        raise SystemExit(_exit_with(exc, 2)) from None
     finally:
         logging.getLogger(__name__).debug("kura ran %.1fs", time.monotonic() - started)
 

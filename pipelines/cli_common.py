@@ -43,6 +43,12 @@ def print_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+def need_store(store: Path) -> None:
+    """Refuse, in one line, a --store that is not a folder (nothing would be found in it)."""
+    if not store.is_dir():
+        raise fail(f"--store {store}: no such directory")
+
+
 def error_line(message: str) -> None:
     """The one line a user error prints (escaped: `sources[0]` is text, not markup)."""
     err_console.print(f"[bold red]kura:[/] {escape(message)}")

@@ -33,11 +33,11 @@ from pipelines.launch_config import LaunchConfig, as_launch_config
 from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan
 from schemas.records import (
-    DOCUMENT_SCHEMA,
     DUPLICATE_SCHEMA,
     REJECT_SCHEMA,
     Document,
     document_row,
+    pii_counts,
     reject_row,
 )
 from schemas.run import Counts, InputFile, Quarantined, RunSummary, SourceCounts, StoredFile
@@ -154,7 +154,7 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         | "DropTransient" >> beam.Map(_strip_transient)
         | "WriteShards" >> WriteParquetGroups(
             GroupFileSpec(
-                schema=DOCUMENT_SCHEMA,
+                schema=plan.shard_schema,  # the document schema with license and sensitivity
                 to_row=lambda d: document_row(d, version),
                 sort_key=lambda d: (d.source_uri, d.locator),
                 path_for=lambda i, d: str(shard_dir / shard_name(corpus_id, d, i, shards)),
@@ -234,7 +234,7 @@ def _pii_totals(files: list[WrittenFile]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for f in files:
         for entries in pq.read_table(f.path, columns=["pii"]).column("pii").to_pylist():
-            for entity, count in entries:
+            for entity, count in pii_counts(entries).items():
                 totals[entity] = totals.get(entity, 0) + count
     return dict(sorted(totals.items()))
 

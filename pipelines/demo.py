@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -20,6 +21,7 @@ from lineage.certified import open_release
 from lineage.certify import create_release
 from lineage.keys import default_root_key_path, ensure_local_site
 from lineage.pull import pull_release
+from lineage.release import find_pulled_release_file
 from lineage.signing import KeyFileError, load_private_key
 from lineage.verify import verify_store
 from pipelines.democorpus import generate_demo_corpus
@@ -54,7 +56,8 @@ def prepare_demo_store(store: Path, fresh: bool) -> None:
 
 
 def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice,
-             console: Console, run: Callable, pull_dir: Path | None = None) -> None:
+             console: Console, run: Callable, pull_dir: Path | None = None) -> dict[str, Any]:
+    """The whole product on a generated corpus; returns what it made, for `kura demo --json`."""
     from pipelines.launch import launch
 
     started = time.monotonic()
@@ -95,7 +98,7 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     created = create_release(store, RELEASE_NAME, trust_root=pinned)
     release = created.release
     say(f"[bold]4. certified[/] release {release.release}: {len(release.shards)} shards signed "
-        f"by certifier {release.certifier_id} at log line {release.log_index}: "
+        f"by certifier {release.certifier_id} at log index {release.log_index}: "
         f"{store / 'releases' / (RELEASE_NAME + '.json')}")
 
     report = verify_store(store, trust_root=pinned)
@@ -106,7 +109,7 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
 
     pull_dir = pull_dir or store.parent / "pulled"
     if pull_dir.exists():
-        if not (pull_dir / "release.json").is_file():
+        if find_pulled_release_file(pull_dir) is None:
             raise DemoError(f"{pull_dir} exists and holds no pulled release; the demo replaces "
                             "only its own pulled copy: move that folder away")
         shutil.rmtree(pull_dir)
@@ -114,10 +117,19 @@ def run_demo(store: Path, corpus_dir: Path, documents: int, runner: RunnerChoice
     dataset = open_release(store, RELEASE_NAME, trust_root=pinned)
     rows = dataset.count_rows()
     say(f"[bold]6. pulled[/] {len(pulled.shards)} verified shards ({pulled.bytes_copied:,} bytes)"
-        f" to {pull_dir}/; `lineage.certified.open_release` reads {rows:,} documents")
+        f" to {pull_dir}/ with a dataset card, {pulled.card}; "
+        f"`lineage.certified.open_release` reads {rows:,} documents")
     if rows != summary.counts.written - sum(
         summary.shards[i].rows for i, s in enumerate(summary.shards) if s.path in failed
     ):
         raise DemoError(f"the release holds {rows} documents, the run wrote "
                         f"{summary.counts.written}")
-    say(f"demo finished in {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    say(f"demo finished in {seconds:.0f} s")
+    return {
+        "store": str(store), "corpus": str(corpus.manifest_path.parent),
+        "corpusId": summary.corpus_id, "runId": summary.run_id, "report": str(result.report),
+        "counts": summary.counts.model_dump(mode="json"), "release": release.release,
+        "logIndex": release.log_index, "pulled": str(pull_dir), "datasetCard": str(pulled.card),
+        "rows": rows, "logRecords": report.log_size, "seconds": round(seconds, 1),
+    }

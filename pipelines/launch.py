@@ -1,7 +1,10 @@
 """From a validated manifest to a recorded run: guard, plan, run, validate and publish.
 
 The residency guard runs before the plan touches any file's bytes (planning only lists and
-stats files), so a location outside Japan stops the run before anything is read. The run is a
+stats files), so a location outside Japan stops the run before anything is read. Then the
+sources are checked as `kura check` checks them (pipelines/check_sources.py): a source that
+names no file, or a `text_field` that is no field of a file, stops the launch with every such
+problem at once, before the store is locked or written. The run is a
 transaction (pipelines/store.py): it writes into its own staging folder under the store lock,
 and only a complete, validated run is published; the site key then attests every shard it
 re-hashes, and the records go to the store's log.
@@ -17,6 +20,7 @@ from pathlib import Path
 from lineage.keys import SiteContext, ensure_local_site, load_site_context
 from lineage.owners import check_corpus_owner
 from lineage.record import RecordedRun
+from pipelines.check_sources import refuse_bad_sources
 from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
 from pipelines.launch_config import check_launch_recorded, launch_config, use_filesystem_options
@@ -61,6 +65,7 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
     site = site_context(store_root, create_local_site)
     guard_launch(manifest, store_root, config, site.signed_policy, site_id=site.site_id)
     use_filesystem_options(config)  # listing gs:// and s3:// sources uses the checked options
+    refuse_bad_sources(manifest, manifest_path, store_root)
     with store_lock(store_root, f"onboard of {manifest.corpus.id}", announce):
         for line in recover(store_root):
             announce(line)

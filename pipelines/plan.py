@@ -4,6 +4,16 @@ Globs are expanded and sizes taken from the file system's listing (no file is op
 residency guard can check every location before the first byte is read. Only regular files are
 planned, symlinks are resolved, and nothing that resolves into the store is read (DESIGN.md
 "Bounded reads").
+
+What a local source is *recorded* as (its `uri`: shards' and rejects' `source_uri`, the run
+summary, the lineage records) is its resolved path relative to the manifest's `corpus.root`
+(default: the manifest's folder), e.g. `manuals/a.jsonl`, so a steward's absolute paths never
+reach a shard or the append-only log; with `corpus.source_uris = "absolute"` it is the resolved
+path as a file:// URI. A local source that resolves outside the root is refused, naming the
+source and the root: recording its absolute path instead would put it into the log for good,
+which the steward did not ask for. Remote sources keep their gs:// or s3:// URI. Only the
+recorded name changes: what is read and checked against the store is the resolved path, and doc
+ids still come from the corpus, the file's digest and its path relative to the manifest.
 """
 
 from __future__ import annotations
@@ -17,8 +27,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pyarrow as pa
+
 from schemas.manifest import Location, Manifest, ManifestError, SourceSection
-from schemas.records import SourceFile
+from schemas.records import SourceFile, document_schema
 from schemas.store import StoreLayout
 from transforms.ingest_stream import file_kind
 from transforms.shards import shard_count
@@ -59,6 +71,12 @@ class CurationPlan:
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+    @property
+    def shard_schema(self) -> pa.Schema:
+        """The document schema with this corpus's license and sensitivity in its metadata."""
+        corpus = self.manifest.corpus
+        return document_schema(corpus.license, corpus.sensitivity)
 
 
 def _expand_local(pattern: str, base: Path, field: str) -> list[Path]:
@@ -111,12 +129,38 @@ def _expand_remote(pattern: str) -> list[tuple[str, int]]:
     return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
 
 
+def source_root(manifest: Manifest, base: Path) -> Path:
+    """The folder local sources are recorded relative to: `corpus.root` (relative to the
+    manifest's folder `base`), else `base`; resolved, like the sources."""
+    declared = manifest.corpus.root
+    root = (base / Path(declared).expanduser()).resolve() if declared else base.resolve()
+    if declared and not root.is_dir():
+        raise ManifestError(f"corpus.root: {declared} ({root}) is not a folder")
+    return root
+
+
+def recorded_uri(resolved: Path, root: Path, absolute: bool, field: str) -> str:
+    """How a local source is named in shards, rejects, the run summary and the log."""
+    if absolute:
+        return resolved.as_uri()
+    if not resolved.is_relative_to(root):
+        raise ManifestError(
+            f"{field}: {resolved} is outside corpus.root {root}; set corpus.root to a folder "
+            "that holds every source, or corpus.source_uris = \"absolute\" to record "
+            "absolute file:// URIs")
+    return resolved.relative_to(root).as_posix()
+
+
 def resolve_source(index: int, section: SourceSection, manifest: Manifest,
-                   base: Path, store_root: Path | None = None) -> list[PlannedFile]:
+                   base: Path, store_root: Path | None = None,
+                   root: Path | None = None) -> list[PlannedFile]:
     """The files of one manifest source. Local paths are resolved (symlinks followed): the
-    resolved path is what is read, recorded as the uri, and checked against the store."""
+    resolved path is what is read and checked against the store; it is recorded relative to
+    `root` (default `base`, the manifest's folder) unless the manifest asks for absolute URIs."""
     field = f"sources[{index}].uri"
     store = store_root.resolve() if store_root is not None else None
+    root = root if root is not None else base.resolve()
+    absolute = manifest.corpus.source_uris == "absolute"
     common = dict(
         corpus_id=manifest.corpus.id,
         member=manifest.corpus.member,
@@ -133,8 +177,9 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
         planned = []
         for resolved in _expand_local(section.uri, base, field):
             _outside_store(resolved, store, field)
-            name = os.path.relpath(resolved, base.resolve())
-            source = SourceFile(uri=resolved.as_uri(), path=str(resolved), name=name, **common)
+            name = os.path.relpath(resolved, base.resolve())  # part of doc ids: never changes
+            uri = recorded_uri(resolved, root, absolute, field)
+            source = SourceFile(uri=uri, path=str(resolved), name=name, **common)
             planned.append(PlannedFile(source, resolved.stat().st_size, index))
     if not planned:
         raise ManifestError(f"{field}: no file matches {section.uri!r}")
@@ -142,8 +187,10 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
 
 
 def config_digest(manifest: Manifest, kura: str) -> str:
-    """Digest of everything but the sources that shapes the outputs (names include it)."""
-    config = manifest.model_dump(mode="json", exclude={"sources"})
+    """Digest of everything but the sources that shapes the outputs (names include it).
+    `corpus.root` is left out: as written it may be an absolute path of the steward's machine,
+    and what it changes (the recorded source names) is in the shards, not the configuration."""
+    config = manifest.model_dump(mode="json", exclude={"sources": True, "corpus": {"root"}})
     config["kura_version"] = kura
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
@@ -151,12 +198,13 @@ def config_digest(manifest: Manifest, kura: str) -> str:
 def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path,
              output_location: Location) -> CurationPlan:
     base = manifest_path.resolve().parent
+    root = source_root(manifest, base)
     files: list[PlannedFile] = []
     seen: set[str] = set()
     for index, section in enumerate(manifest.sources):
-        for planned in resolve_source(index, section, manifest, base, store_root):
-            if planned.source.uri not in seen:  # two globs naming one file read it once
-                seen.add(planned.source.uri)
+        for planned in resolve_source(index, section, manifest, base, store_root, root):
+            if planned.source.path not in seen:  # two globs naming one file read it once
+                seen.add(planned.source.path)
                 files.append(planned)
     kura = kura_version()
     total = sum(f.size for f in files)

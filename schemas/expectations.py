@@ -132,7 +132,8 @@ def pandas_type_name(dtype: pa.DataType) -> str:
     """The type name great-expectations sees for an Arrow column after `Table.to_pandas()`.
 
     Strings come out as pandas' "str" dtype (pandas 3) or as object columns of `str` values;
-    great-expectations accepts "str" for both. Maps come out as lists of (key, value) tuples.
+    great-expectations accepts "str" for both. Lists (`pii`) are handed over as Python lists
+    (transforms/validate.py `pandas_frame`); maps come out as lists of (key, value) tuples.
     """
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
         return "str"

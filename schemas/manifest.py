@@ -1,7 +1,8 @@
 """The corpus manifest (TOML): what a data steward declares when onboarding a corpus.
 
 Each stage's section is its own model in its own module; this file composes them. A bad manifest
-raises `ManifestError` with one line naming the field and what is wrong.
+raises `ManifestProblems` (a `ManifestError`) naming every problem at once, each with its key
+and, where likely, what the steward meant (schemas/manifest_errors.py).
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.dedup import DedupConfig
+from schemas.manifest_errors import (
+    ManifestError,
+    ManifestProblem,
+    ManifestProblems,
+    validation_problems,
+)
 from schemas.pii import PiiConfig
 from schemas.quality import QualityConfig
+
+# ManifestError and its kin live in schemas/manifest_errors.py; importers keep this module.
+__all__ = ["MANIFEST_VERSION", "CorpusSection", "LimitsSection", "Location", "Manifest",
+           "ManifestError", "ManifestProblem", "ManifestProblems", "Provider", "ShardsSection",
+           "SourceFormat", "SourceSection", "load_manifest", "manifest_json_schema",
+           "manifest_problems", "parse_manifest", "read_manifest_data"]
 
 MANIFEST_VERSION = "1"
 
 SourceFormat = Literal["jsonl", "text", "csv", "parquet"]
 Provider = Literal["onprem", "gcp", "aws", "azure"]
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be used; the message is one line for the steward."""
 
 
 class _Strict(BaseModel):
@@ -99,26 +108,24 @@ class Manifest(_Strict):
     pii: PiiConfig = PiiConfig()
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
+def manifest_problems(data: dict) -> tuple[Manifest | None, list[ManifestProblem]]:
+    """The manifest, or None and every problem of `data` (pure: no file is looked at)."""
+    try:
+        return Manifest.model_validate(data), []
+    except ValidationError as exc:
+        return None, validation_problems(exc, Manifest)
 
 
 def parse_manifest(data: dict, origin: str = "manifest") -> Manifest:
-    try:
-        return Manifest.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = first["msg"]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ManifestError(f"{origin}: {_field_path(first['loc'])}: {msg}") from None
+    manifest, problems = manifest_problems(data)
+    if manifest is None:
+        raise ManifestProblems(origin, problems)
+    return manifest
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest file; source paths stay as written (see `resolve_sources`)."""
+def read_manifest_data(path: Path) -> dict:
+    """The TOML table of a manifest file; a `ManifestError` (one line) if it cannot be read.
+    A syntax error keeps tomllib's line and column."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -130,10 +137,14 @@ def load_manifest(path: Path) -> Manifest:
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not UTF-8 text") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
-    return parse_manifest(data, origin=str(path))
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest file; source paths stay as written (see `resolve_sources`)."""
+    return parse_manifest(read_manifest_data(path), origin=str(path))
 
 
 def manifest_json_schema() -> dict:

@@ -188,6 +188,28 @@ class VsaPolicy(_Model):
     digest: dict[str, str] | None = None
 
 
+Sensitivity = Literal["public", "internal", "confidential", "restricted"]
+# Where a certified corpus's license and sensitivity were read: the metadata of its shards (whose
+# sha256 the residency records sign), or, for shards written before they carried it, the store's
+# copy of the corpus manifest (unsigned: the certifier says so).
+FACTS_FROM_SHARDS = "shard-metadata"
+FACTS_FROM_MANIFEST = "store-manifest"
+
+
+class CertifiedCorpus(_Model):
+    """One corpus of a release, as the certifier found it (Kura's extension of the VSA)."""
+
+    corpus_id: str
+    member: str = Field(description="the member that owns the corpus (its first run's "
+                        "signed provenance)")
+    license: str
+    sensitivity: Sensitivity
+    facts_from: Literal["shard-metadata", "store-manifest"]
+    allow_restricted: bool | None = Field(
+        None, description="true when a restricted corpus was released explicitly "
+        "(`kura release create --allow-restricted CORPUS`)")
+
+
 class VsaPredicate(_Model):
     """(C): SLSA Verification Summary v1, signed by a certifier key; one per release.
 
@@ -197,6 +219,9 @@ class VsaPredicate(_Model):
     "digest": {"sha256": ...}}); `inputAttestations` = the residency envelope of each shard
     (uri "kura:log/<index>", digest = sha256 of the envelope line); `verificationResult` PASSED;
     `verifiedLevels` = [JP_RESIDENCY_LEVEL, SHARD_SUITE_LEVEL]; `timeVerified` is its signedAt.
+    `corpusFacts` (Kura's extension; in-toto consumers ignore fields they do not know) names
+    each corpus of the release with its member, license and sensitivity; absent in releases
+    certified before Kura recorded them.
     """
 
     verifier: VsaVerifier
@@ -208,6 +233,7 @@ class VsaPredicate(_Model):
     verified_levels: list[str] = Field(default_factory=list)
     dependency_levels: dict[str, int] | None = None
     slsa_version: str | None = None
+    corpus_facts: list[CertifiedCorpus] | None = None
 
 
 class Subject(_Model):

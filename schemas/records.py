@@ -10,11 +10,14 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# 2: `pii` is a list of {entity, count} structs (1: a map, which HF datasets cannot read), shards
+# carry their corpus's license and sensitivity, local source_uris are relative to corpus.root.
+SCHEMA_VERSION = "2"
 
 # Quality signals computed by the analysis stage; each is a float column of the shards.
 QUALITY_SIGNALS: tuple[str, ...] = (
@@ -156,7 +159,14 @@ def rejected(record_source: Document | RawRecord, rej: Reject, raw: bytes) -> Re
     )
 
 
-PII_COUNTS_TYPE = pa.map_(pa.string(), pa.int32())
+# A document's PII counts: one {entity, count} per entity type found, sorted by entity. A list of
+# structs rather than a map: Hugging Face datasets has no dtype for an Arrow map.
+PII_ENTRY_TYPE = pa.struct([
+    pa.field("entity", pa.string(), nullable=False),
+    pa.field("count", pa.int32(), nullable=False),
+])
+PII_COUNTS_TYPE = pa.list_(pa.field("item", PII_ENTRY_TYPE, nullable=False))
+PII_COUNTS_TYPE_V1 = pa.map_(pa.string(), pa.int32())  # schema version 1 shards
 
 DOCUMENT_SCHEMA = pa.schema(
     [
@@ -206,6 +216,108 @@ DUPLICATE_SCHEMA = pa.schema(
 )
 
 
+# What each shard column means, for dataset cards and the audit catalog; a test checks that every
+# column of DOCUMENT_SCHEMA is described here and nothing else is.
+_SIGNAL_MEANINGS = {
+    "hiragana_fraction": "share of the text's non-whitespace characters that are hiragana",
+    "katakana_fraction": "share of non-whitespace characters that are katakana (ー included)",
+    "kanji_fraction": "share of non-whitespace characters that are kanji (々 〆 〇 included)",
+    "ascii_letter_fraction": "share of non-whitespace characters that are ASCII letters",
+    "digit_fraction": "share of non-whitespace characters that are decimal digits",
+    "symbol_fraction": "share of non-whitespace characters that are punctuation or symbols",
+    "japanese_fraction": "share of non-whitespace characters that are kana or kanji",
+    "mean_sentence_chars": "non-whitespace characters per sentence (sentences end at 。！？!? or "
+                           "a newline)",
+    "duplicate_line_fraction": "share of the characters of non-blank lines in lines that "
+                               "already occurred earlier in the document (Gopher)",
+    "duplicate_paragraph_fraction": "the same for paragraphs separated by blank lines (Gopher)",
+    "top_ngram_fraction": "share of non-whitespace characters covered by the document's most "
+                          "frequent character n-gram (Gopher's top n-gram repetition)",
+}
+DOCUMENT_COLUMNS: Mapping[str, str] = MappingProxyType({
+    "doc_id": "stable id: 32 hex digits of sha256 over corpus, source file digest and locator",
+    "corpus_id": "the corpus, as its manifest declares it",
+    "member": "the consortium member that onboarded the corpus",
+    "source_uri": "the source file: relative to the manifest's corpus.root for a local file "
+                  "(file:// when the steward asked for absolute URIs), or a gs:// / s3:// URI",
+    "source_sha256": "sha256 of the source file's bytes",
+    "locator": "the record's place in its source file, from 1: JSONL line, CSV data row, "
+               "Parquet row; 1 for a whole text file",
+    "text": "the curated text: normalized (NFC, width-folded, newlines unified), personal data "
+            "replaced by typed placeholders or keyed pseudonyms (corporate numbers, which are "
+            "public, are kept unless the manifest scrubs them)",
+    "char_count": "length of text in Unicode code points",
+    "lang": "the corpus language (BCP 47), as its manifest declares it",
+    "token_count": "MeCab (UniDic) tokens in text",
+    **_SIGNAL_MEANINGS,
+    "pii": "personal data found and scrubbed in this document: one {entity, count} per entity "
+           "type, sorted by entity; never the values",
+    "dup_cluster": "the duplicate cluster this document was kept for: c- and the cluster's "
+                   "lowest doc_id, which is this document's; null when it had no duplicate",
+    "pipeline_version": "the Kura version that wrote the shard",
+})
+
+# Footer metadata of a document shard: its corpus's license and sensitivity from the manifest.
+# The shard's sha256 is signed, so these are signed facts wherever the shard is certified.
+LICENSE_KEY = b"kura.license"
+SENSITIVITY_KEY = b"kura.sensitivity"
+
+
+def document_schema(license: str, sensitivity: str) -> pa.Schema:
+    """DOCUMENT_SCHEMA with the corpus's license and sensitivity in its metadata (the shards of
+    one run all carry the same, so their bytes stay a pure function of the inputs)."""
+    metadata = dict(DOCUMENT_SCHEMA.metadata or {})
+    metadata[LICENSE_KEY] = license.encode()
+    metadata[SENSITIVITY_KEY] = sensitivity.encode()
+    return DOCUMENT_SCHEMA.with_metadata(metadata)
+
+
+def shard_license_and_sensitivity(metadata: Mapping[bytes, bytes] | None
+                                  ) -> tuple[str, str] | None:
+    """(license, sensitivity) from a shard's schema metadata; None for a shard written before
+    they were recorded (schema version 1)."""
+    metadata = metadata or {}
+    license, sensitivity = metadata.get(LICENSE_KEY), metadata.get(SENSITIVITY_KEY)
+    if license is None or sensitivity is None:
+        return None
+    return license.decode("utf-8", "replace"), sensitivity.decode("utf-8", "replace")
+
+
+def pii_counts(value: Any) -> dict[str, int]:
+    """A `pii` cell as {entity: count}, whatever the shard's schema version: a list of
+    {"entity", "count"} dicts (v2), a list of (key, value) pairs (v1 map, as pyarrow returns
+    it), a mapping, or None."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): int(v) for k, v in value.items()}
+    counts: dict[str, int] = {}
+    for entry in value:
+        entity, count = (entry["entity"], entry["count"]) if isinstance(entry, Mapping) else entry
+        counts[str(entity)] = counts.get(str(entity), 0) + int(count)
+    return counts
+
+
+def upgraded_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with a v1 `pii` map column retyped as the v2 list of structs (other columns and
+    the metadata unchanged): Arrow casts one to the other, so a dataset with this schema reads
+    v1 shards as v2 rows."""
+    index = schema.get_field_index("pii")
+    if index < 0 or not pa.types.is_map(schema.field(index).type):
+        return schema
+    old = schema.field(index)
+    return schema.set(index, pa.field("pii", PII_COUNTS_TYPE, nullable=old.nullable,
+                                      metadata=old.metadata))
+
+
+def upgrade_document_table(table: pa.Table) -> pa.Table:
+    """A v1 shard's table in the v2 shape (its `pii` map cast to the list of structs; v1 wrote
+    each map sorted by entity, so the lists are sorted too); any other table unchanged."""
+    schema = table.schema
+    upgraded = upgraded_schema(schema)
+    return table if upgraded is schema else table.cast(upgraded)
+
+
 def document_row(doc: Document, pipeline_version: str) -> dict[str, Any]:
     """The shard row of a document, in DOCUMENT_SCHEMA's column order."""
     row: dict[str, Any] = {
@@ -222,7 +334,7 @@ def document_row(doc: Document, pipeline_version: str) -> dict[str, Any]:
     }
     for name in QUALITY_SIGNALS:
         row[name] = float(doc.signals.get(name, 0.0))
-    row["pii"] = sorted(doc.pii.items())
+    row["pii"] = [{"entity": entity, "count": count} for entity, count in sorted(doc.pii.items())]
     row["dup_cluster"] = doc.dup_cluster
     row["pipeline_version"] = pipeline_version
     return row

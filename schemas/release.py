@@ -1,12 +1,13 @@
 """Release files: the store's release index and the `release.json` a pull writes.
 
-    <store>/releases/<name>.json   ReleaseFile: a pointer to the certification (C) in the log,
-                                   written by `kura release create`. Unsigned: readers use it
-                                   only to find the record (log line and envelope digest) and
-                                   take every fact they show or copy from signed records.
-    <dest>/release.json            PulledReleaseFile: what `kura pull` copied, every fact taken
-                                   from the signed records it verified, with the certification
-                                   envelope itself so the folder can be checked again offline.
+    <store>/releases/<name>.json  ReleaseFile: a pointer to the certification (C) in the log,
+                                  written by `kura release create`. Unsigned: readers use it
+                                  only to find the record (log index and envelope digest) and
+                                  take every fact they show or copy from signed records.
+    <dest>/__kura/release.json    PulledReleaseFile: what `kura pull` copied, every fact taken
+                                  from the signed records it verified, with the certification
+                                  envelope itself so the folder can be checked again offline.
+                                  (Format 1 pulls wrote it at <dest>/release.json.)
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 from pydantic import Field
 
-from schemas.predicates import CamelModel
+from schemas.predicates import CamelModel, CertifiedCorpus
 
-RELEASE_FILE_FORMAT = "1"
+# 2: corpusFacts (member, license, sensitivity per corpus); a pull's release.json under __kura/.
+RELEASE_FILE_FORMAT = "2"
 
 
 class ReleaseShard(CamelModel):
@@ -35,9 +37,12 @@ class ReleaseFile(CamelModel):
     created_at: str
     certifier_id: str
     corpora: list[str]
-    log_index: int = Field(ge=0, description="0-based line of the certification in the log")
+    log_index: int = Field(ge=0, description="log index (0-based) of the certification")
     envelope_digest: str = Field(description="sha256 of the certification's envelope line")
     shards: list[ReleaseShard]
+    corpus_facts: list[CertifiedCorpus] = Field(
+        default_factory=list, description="each corpus's member, license and sensitivity, as "
+        "certified (empty for releases certified before they were recorded)")
 
 
 class PulledShard(CamelModel):
@@ -49,8 +54,8 @@ class PulledShard(CamelModel):
 
 
 class PulledReleaseFile(CamelModel):
-    """<dest>/release.json, written by `kura pull` beside the shards. `certification` is the
-    signed envelope itself, so the pulled folder can be checked again without the store."""
+    """<dest>/__kura/release.json, written by `kura pull`. `certification` is the signed
+    envelope itself, so the pulled folder can be checked again without the store."""
 
     format: str = RELEASE_FILE_FORMAT
     release: str
@@ -61,4 +66,5 @@ class PulledReleaseFile(CamelModel):
     checkpoint_tree_size: int
     trust_root: str = Field(description="key id of the pinned root the pull verified against")
     shards: list[PulledShard]
+    corpus_facts: list[CertifiedCorpus] = Field(default_factory=list)
     certification: dict[str, Any]

@@ -58,11 +58,12 @@ from transforms.ingest_text import (
     decode_record,
     detect_encoding,
     is_wide,
+    missing_field,
     too_large,
 )
 
 __all__ = ["CANDIDATE_ENCODINGS", "FileVerdict", "detect_encoding", "examine_file",
-           "read_source", "read_stream"]
+           "file_verdict", "jsonl_lines", "read_source", "read_stream"]
 
 _PARQUET_BATCH_ROWS = 1024
 _Pairs = Iterable[tuple[RawRecord, "str | Reject"]]
@@ -78,7 +79,8 @@ class FileVerdict:
     status: str  # ok | empty | binary
 
 
-def _verdict(facts: ByteFacts, fmt: str, declared_encoding: str) -> FileVerdict:
+def file_verdict(facts: ByteFacts, fmt: str, declared_encoding: str) -> FileVerdict:
+    """What a first pass decides of a file: empty, binary, or text in this encoding."""
     if fmt == "parquet":
         return FileVerdict(facts.sha256, facts.size, "parquet", "ok" if facts.size else "empty")
     if facts.blank:
@@ -90,7 +92,7 @@ def _verdict(facts: ByteFacts, fmt: str, declared_encoding: str) -> FileVerdict:
 
 
 def examine_file(data: bytes, declared_encoding: str = "auto") -> FileVerdict:
-    return _verdict(first_pass([data]), "text", declared_encoding)
+    return file_verdict(first_pass([data]), "text", declared_encoding)
 
 
 def read_source(source: SourceFile, data: bytes) -> tuple[FileVerdict, Iterator[object]]:
@@ -107,7 +109,7 @@ def read_stream(source: SourceFile, opener: Opener) -> tuple[FileVerdict, Iterat
     at its end if the file's bytes changed between the passes.
     """
     facts = first_pass(read_chunks(opener), text=source.format != "parquet")
-    verdict = _verdict(facts, source.format, source.encoding)
+    verdict = file_verdict(facts, source.format, source.encoding)
     return verdict, _records(source, opener, verdict, facts)
 
 
@@ -172,7 +174,9 @@ def _parse_json_text(line: str, field: str) -> str | Reject:
         return Reject("ingest.json", {"error": "too_deep"})
     if not isinstance(obj, dict):
         return Reject("ingest.json", {"error": "not_an_object", "type": type(obj).__name__})
-    return check_text(obj.get(field), field)
+    if field not in obj:
+        return missing_field(field, obj)
+    return check_text(obj[field], field)
 
 
 def _utf8_len(text: str) -> int:
@@ -181,7 +185,13 @@ def _utf8_len(text: str) -> int:
 
 def _jsonl_records(base: RawRecord, chunks: Iterable[bytes], encoding: str, field: str,
                    fallback: bool) -> _Pairs:
-    """(record, text or Reject) of each non-blank line, CR LF folded.
+    for rec, text in jsonl_lines(base, chunks, encoding, fallback):
+        yield rec, text if isinstance(text, Reject) else _parse_json_text(text, field)
+
+
+def jsonl_lines(base: RawRecord, chunks: Iterable[bytes], encoding: str,
+                fallback: bool) -> Iterator[tuple[RawRecord, str | Reject]]:
+    """(record, decoded line or Reject) of each non-blank line, CR LF folded.
 
     Every codec but UTF-16/32 keeps `\\n` a single byte that never occurs inside a character, so
     lines are cut from the bytes and a record's raw bytes are exactly what the file holds.
@@ -195,7 +205,7 @@ def _jsonl_records(base: RawRecord, chunks: Iterable[bytes], encoding: str, fiel
             text = line.body if line.truncated else line.body.removesuffix("\r")
             raw = text.encode("utf-8", "surrogatepass")
             rec = _record(base, encoding, line.number, raw[:limit] if line.truncated else raw)
-            yield rec, too_large(line.size - line.cr, limit) or _parse_json_text(text, field)
+            yield rec, too_large(line.size - line.cr, limit) or text
         return
     codec = encoding
     if encoding == "utf-8-sig":
@@ -205,12 +215,7 @@ def _jsonl_records(base: RawRecord, chunks: Iterable[bytes], encoding: str, fiel
             continue
         raw = line.body[:limit] if line.truncated else line.body.removesuffix(b"\r")
         rec = _record(base, encoding, line.number, raw)
-        rejected_size = too_large(line.size - line.cr, limit)
-        if rejected_size:
-            yield rec, rejected_size
-            continue
-        text = decode_record(raw, codec, fallback)
-        yield rec, text if isinstance(text, Reject) else _parse_json_text(text, field)
+        yield rec, too_large(line.size - line.cr, limit) or decode_record(raw, codec, fallback)
 
 
 def _text_record(base: RawRecord, chunks: Iterable[bytes], size: int, encoding: str,
@@ -256,8 +261,7 @@ def _parquet_records(base: RawRecord, opener: Opener, field: str) -> _Pairs:
                         "utf-8", "surrogatepass")
                     rec = _record(base, "parquet", number, raw)
                     if field not in names:
-                        yield rec, Reject("ingest.text_field", {"field": field,
-                                                                "problem": "missing"})
+                        yield rec, missing_field(field, names)
                         continue
                     yield rec, too_large(len(raw), limit) or check_text(row[field], field)
     except (pa.ArrowException, OSError, ValueError, OverflowError):

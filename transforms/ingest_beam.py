@@ -8,6 +8,7 @@ FIFO put in a file's place can neither hang the run nor be read.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -118,9 +119,11 @@ class _ReadSourceFn(beam.DoFn):
         self._mark_done(source, verdict.size)
 
     def _mark_done(self, source: SourceFile, size: int) -> None:
-        # The CLI's progress bar sums these markers; the name is the file's position in the plan.
+        # The CLI's progress bar sums these markers, one per file: named by a digest of the
+        # recorded uri, since relative uris such as a/b.jsonl and a_b.jsonl must not collide.
         if self._progress_dir:
-            marker = Path(self._progress_dir) / (source.uri.replace("/", "_")[-150:] + ".done")
+            name = hashlib.sha256(source.uri.encode("utf-8")).hexdigest()[:32]
+            marker = Path(self._progress_dir) / f"{name}.done"
             marker.write_text(str(size))
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from schemas.records import RawRecord, Reject
 from transforms.ingest_stream import Line, split_lines
-from transforms.ingest_text import check_text, other_decoding, too_large
+from transforms.ingest_text import check_text, missing_field, other_decoding, too_large
 
 UNTERMINATED = "unterminated quote"
 
@@ -138,15 +138,9 @@ def csv_records(
     cap = base.source.max_record_bytes
     raw_codec = base.encoding.replace("-sig", "")
     lines = _Lines(split_lines(texts, "", cap, _byte_counter(raw_codec)))
-    head = _read_row(lines, cap)
-    if head is None:
-        return
-    header = head.row
+    header = _header(lines, cap)
     if header is None:
-        if head.problem != UNTERMINATED:
-            return
-        header = next(csv.reader([head.lines[0].body]), [])
-    header = [h.lstrip("\ufeff").strip() for h in header]
+        return
     column = header.index(field) if field in header else None
     record_no = 0
     while (cut := _read_row(lines, cap)) is not None:
@@ -159,18 +153,37 @@ def csv_records(
             size = max(size, sum(line.size + line.ended for line in cut.lines))
             raw = raw[:cap]
         rec = RawRecord(base.source, base.source_sha256, base.encoding, record_no, raw)
-        yield rec, _row_outcome(rec, cut, size, column, field, fallback)
+        yield rec, _row_outcome(rec, cut, size, column, field, header, fallback)
+
+
+def csv_header(texts: Iterable[str], encoding: str, cap: int) -> list[str] | None:
+    """The column names of CSV text as `csv_records` reads them (None: no header row), reading
+    only as far as the header's end."""
+    raw_codec = encoding.replace("-sig", "")
+    return _header(_Lines(split_lines(texts, "", cap, _byte_counter(raw_codec))), cap)
+
+
+def _header(lines: _Lines, cap: int) -> list[str] | None:
+    head = _read_row(lines, cap)
+    if head is None:
+        return None
+    header = head.row
+    if header is None:
+        if head.problem != UNTERMINATED:
+            return None
+        header = next(csv.reader([head.lines[0].body]), [])
+    return [h.lstrip("\ufeff").strip() for h in header]
 
 
 def _row_outcome(rec: RawRecord, cut: _Cut, size: int, column: int | None, field: str,
-                 fallback: bool) -> str | Reject:
+                 header: list[str], fallback: bool) -> str | Reject:
     rejected = too_large(size, rec.source.max_record_bytes)
     if rejected:
         return rejected
     if cut.row is None:
         return Reject("ingest.csv", {"error": cut.problem})
     if column is None:
-        return Reject("ingest.text_field", {"field": field, "problem": "missing"})
+        return missing_field(field, header)
     row = cut.row
     if column < len(row) and any("\udc80" <= ch <= "\udcff" for ch in row[column]):
         row = _redecoded(rec, fallback) or row

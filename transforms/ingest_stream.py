@@ -48,6 +48,15 @@ def read_chunks(opener: Opener, size: int = CHUNK_BYTES) -> Iterator[bytes]:
             yield chunk
 
 
+def read_prefix(opener: Opener, limit: int, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The first `limit` bytes of a source, in chunks; nothing past them is read."""
+    left = limit
+    with opener() as handle:
+        while left > 0 and (chunk := handle.read(min(size, left))):
+            left -= len(chunk)
+            yield chunk
+
+
 def verified(chunks: Iterable[bytes], sha256: str, uri: str) -> Iterator[bytes]:
     """Pass `chunks` through; once they end, fail if they are not the bytes hashed before.
 

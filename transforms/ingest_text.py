@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from collections.abc import Iterable
 
 from schemas.records import Reject
 from transforms.ingest_stream import ByteFacts, first_pass
@@ -24,6 +25,9 @@ MOSTLY_UTF8_RATIO = 4
 _BINARY_CONTROLS = tuple(bytes([b]) for b in range(0x20) if b not in b"\t\n\r\f\x1b")
 _BINARY_CONTROL_FRACTION = 0.05
 _ISO2022_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b(B", b"\x1b$(D")
+# How many of a record's field names a missing-field reject lists, and how long each may be.
+NAMED_FIELDS = 20
+_NAME_CHARS = 64
 
 
 def codec_name(encoding: str) -> str:
@@ -158,6 +162,24 @@ def check_text(value: object, field: str) -> str | Reject:
     if not value.strip() or not any(unicodedata.category(c)[0] in "LNPS" for c in value):
         return Reject("ingest.empty_text", {"field": field, "chars": len(value)})
     return value
+
+
+def missing_field(field: str, available: Iterable[object]) -> Reject:
+    """The text field is not among a record's fields: say which fields it has, by name only
+    (sorted, at most `NAMED_FIELDS`, each cut to `_NAME_CHARS`), so the steward can fix
+    `text_field` from the reject alone. Values are never named."""
+    names = sorted({_printable_name(name) for name in available})
+    reason: dict[str, object] = {"field": field, "problem": "missing",
+                                 "available": names[:NAMED_FIELDS]}
+    if len(names) > NAMED_FIELDS:
+        reason["more"] = len(names) - NAMED_FIELDS
+    return Reject("ingest.text_field", reason)
+
+
+def _printable_name(name: object) -> str:
+    # Undecodable bytes (escaped) and lone surrogates cannot go into a UTF-8 reason.
+    text = str(name).encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1] + "…"
 
 
 def too_large(size: int, limit: int) -> Reject | None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -44,7 +45,7 @@ from schemas.expectations import (
     import_great_expectations,
     suite_definition,
 )
-from schemas.records import DOCUMENT_SCHEMA
+from schemas.records import DOCUMENT_SCHEMA, upgrade_document_table
 from transforms.residual import RESIDUAL_PREFILTER, residual_pii_counts
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,19 @@ def check_columns(table: pa.Table) -> dict[str, pa.Array]:
         matches = pc.equal(pc.cast(lengths, pa.int64()), table.column("char_count"))
         checks[CHAR_COUNT_MATCHES_COLUMN] = pc.fill_null(matches, False).combine_chunks()
     return checks
+
+
+def pandas_frame(frame: pa.Table) -> Any:
+    """The frame great-expectations sees. pyarrow turns a list cell into a numpy array, a type
+    GX cannot name; list columns (`pii`) are given as Python lists, so `type_="list"` holds."""
+    data = frame.to_pandas()
+    for index, column in enumerate(frame.schema):
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            cells = np.empty(frame.num_rows, dtype=object)
+            for row, value in enumerate(frame.column(index).to_pylist()):
+                cells[row] = value
+            data[column.name] = cells
+    return data
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -329,6 +343,8 @@ class ShardValidator:
 
     def __call__(self, table: pa.Table) -> ShardValidation:
         self.setup()
+        # A v1 shard (`pii` as a map) is judged in the v2 shape it is read in.
+        table = upgrade_document_table(table)
         checks = check_columns(table)
         frame = table
         for name, values in checks.items():
@@ -344,7 +360,7 @@ class ShardValidator:
                 "result_format": "SUMMARY",
                 "partial_unexpected_count": MAX_REPORTED_ROWS,
             },
-            batch_parameters={"dataframe": frame.to_pandas()},
+            batch_parameters={"dataframe": pandas_frame(frame)},
         )
         raw = validator.validate_expectation_suite(self._suite).to_json_dict()
 

@@ -13,7 +13,13 @@ from lineage.certified import CertifiedReadError, open_release
 from lineage.certify import create_release
 from lineage.keys import load_site_context
 from lineage.release import ReleaseError
-from tests.lineage.test_release_support import flip_byte, forge_release, record_validated_run
+from schemas.records import DOCUMENT_SCHEMA, PII_COUNTS_TYPE, pii_counts
+from tests.lineage.test_release_support import (
+    flip_byte,
+    forge_release,
+    record_document_run,
+    record_validated_run,
+)
 
 pytestmark = pytest.mark.usefixtures("pin_env")
 
@@ -83,3 +89,26 @@ def test_a_foreign_trust_root_is_refused(released, tmp_path):
 def test_an_unknown_release_is_a_user_error(store):
     with pytest.raises(ReleaseError, match="no release named 'r9'"):
         open_release(store, "r9")
+
+
+def test_a_release_mixing_v1_and_v2_shards_reads_as_one_dataset(store):
+    """A v1 shard (`pii` as a map, which HF datasets cannot read) comes out of open_release in
+    the v2 shape, beside v2 shards, as one dataset; its bytes are still the certified ones."""
+    record_document_run(store, "legacy-news", shards=1, rows=4, run_id="run-old", v1=True)
+    record_document_run(store, "acme-manuals", shards=2, rows=3, run_id="run-new")
+    old = store / "shards" / "legacy-news" / "run-old-part-00000.parquet"
+    assert pa.types.is_map(pq.read_schema(old).field("pii").type)
+    create_release(store, "mixed")
+    dataset = open_release(store, "mixed")
+    assert dataset.schema.field("pii").type == PII_COUNTS_TYPE
+    assert dataset.schema.names == DOCUMENT_SCHEMA.names
+    table = dataset.to_table()
+    assert table.num_rows == 10
+    assert table.schema.field("pii").type == PII_COUNTS_TYPE
+    by_corpus = {}
+    for corpus, cell in zip(table.column("corpus_id").to_pylist(),
+                            table.column("pii").to_pylist(), strict=True):
+        by_corpus.setdefault(corpus, []).append(pii_counts(cell))
+    expected = [{}, {"PERSON": 1, "PHONE_NUMBER": 2}]
+    assert sorted(by_corpus["legacy-news"], key=len) == sorted(expected * 2, key=len)
+    assert dataset.count_rows(filter=ds.field("corpus_id") == "legacy-news") == 4

@@ -111,7 +111,7 @@ def test_rotation_keeps_old_records_valid_and_refuses_the_old_key_after(store, r
     report = verify_store(store)
     failures = report.check("record.key_validity").failures
     assert len(failures) == 1
-    assert f"line {line}" in failures[0] and "rotated out" in failures[0]
+    assert f"log index {line - 1}" in failures[0] and "rotated out" in failures[0]
 
 
 def test_revoked_key_keeps_what_it_signed_before_and_fails_backdated_records(
@@ -134,7 +134,7 @@ def test_revoked_key_keeps_what_it_signed_before_and_fails_backdated_records(
     line = _forged_append(store, thief_copy, signed_at=before_revocation)
     failures = verify_store(store).check("record.key_validity").failures
     assert len(failures) == 1
-    assert f"line {line}" in failures[0] and "revoked at log size 5" in failures[0]
+    assert f"log index {line - 1}" in failures[0] and "revoked at log size 5" in failures[0]
 
 
 def test_revoking_unknown_or_root_keys_is_refused(store, root_key):

@@ -9,16 +9,38 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from lineage.certify import create_release
-from lineage.dsse import Envelope, signature_valid
+from lineage.certify import (
+    CertificationFacts,
+    certification_statement,
+    create_release,
+    latest_residency,
+)
+from lineage.dsse import Envelope, canonical_json, sign, signature_valid
 from lineage.keys import load_site_context
+from lineage.log import TransparencyLog
 from lineage.pull import pull_release
-from lineage.release import ReleaseError, ReleaseVerificationError
+from lineage.release import (
+    ReleaseError,
+    ReleaseFile,
+    ReleaseShard,
+    ReleaseVerificationError,
+    find_pulled_release_file,
+    write_release_file,
+)
 from lineage.signing import load_public_key_pem
-from tests.lineage.test_release_support import flip_byte, forge_release, record_validated_run
+from schemas.predicates import IN_TOTO_PAYLOAD_TYPE
+from schemas.records import DOCUMENT_SCHEMA
+from tests.lineage.test_release_support import (
+    flip_byte,
+    forge_release,
+    record_document_run,
+    record_validated_run,
+)
 
 pytestmark = pytest.mark.usefixtures("pin_env")
 
@@ -41,7 +63,7 @@ def test_pull_copies_verified_shards_and_writes_release_json(released, tmp_path)
     assert sorted(s.path for s in pulled.shards) == [
         "acme-news/run-1-part-00000.parquet", "acme-news/run-1-part-00001.parquet",
         "beta-mail/run-2-part-00000.parquet"]
-    index = json.loads((dest / "release.json").read_text())
+    index = json.loads((dest / "__kura" / "release.json").read_text())
     assert index["release"] == "r1"
     for shard in index["shards"]:
         copy = dest / shard["path"]
@@ -63,7 +85,8 @@ def test_a_shard_flipped_after_release_makes_pull_refuse_and_leaves_nothing(rele
     dest = tmp_path / "out" / "r1"
     with pytest.raises(ReleaseVerificationError,
                        match=r"^shards/beta-mail/run-2-part-00000\.parquet: sha256 [0-9a-f]{16}… "
-                             r"differs from [0-9a-f]{16}… certified by release r1 \(log line 7\)$"):
+                             r"differs from [0-9a-f]{16}… certified by release r1 "
+                             r"\(log index 6\)$"):
         pull_release(released, "r1", dest)
     assert not dest.exists()
     assert _beside(dest) == []
@@ -73,7 +96,7 @@ def test_pull_into_an_empty_directory_works_and_a_full_one_is_refused(released, 
     empty = tmp_path / "empty"
     empty.mkdir()
     pull_release(released, "r1", empty)
-    assert (empty / "release.json").is_file()
+    assert (empty / "__kura" / "release.json").is_file()
     with pytest.raises(ReleaseError, match="exists and is not empty"):
         pull_release(released, "r1", empty)
 
@@ -92,7 +115,7 @@ def test_a_rewritten_log_fails_the_inclusion_proof(released, tmp_path):
     lines = log_path.read_bytes().split(b"\n")
     lines[1], lines[2] = lines[2], lines[1]  # every line still signed, the tree is not the same
     log_path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ReleaseVerificationError, match=r"release r1 \(log line 7\): the store "
+    with pytest.raises(ReleaseVerificationError, match=r"release r1 \(log index 6\): the store "
                        r"does not verify against the pinned root .*: log\.checkpoint: \d+\.json: "
                        r"the Merkle root of the first 7 lines .* the log was altered"):
         pull_release(released, "r1", tmp_path / "r1")
@@ -118,7 +141,8 @@ def test_pulled_certification_verifies_with_openssl(released, tmp_path):
     """A trainer can check the pulled record with no Kura code: the certifier's public key from
     the policy, the DSSE PAE built by hand, and openssl."""
     pull_release(released, "r1", tmp_path / "r1")
-    record = json.loads((tmp_path / "r1" / "release.json").read_text())["certification"]
+    record = json.loads((tmp_path / "r1" / "__kura" / "release.json").read_text())[
+        "certification"]
     policy = json.loads(base64.b64decode(
         json.loads((released / "keys" / "policy.json").read_text())["payload"]))
     certifier_keys = {k["keyid"]: k["publicKey"] for c in policy["certifiers"] for k in c["keys"]}
@@ -135,3 +159,62 @@ def test_pulled_certification_verifies_with_openssl(released, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(payload)["predicateType"] == "https://slsa.dev/verification_summary/v1"
+
+
+def test_a_pulled_folder_holds_only_shards_where_readers_look(store, tmp_path):
+    record_document_run(store, "acme-manuals", shards=2, rows=3, license="Apache-2.0")
+    create_release(store, "r1")
+    dest = tmp_path / "r1"
+    pulled = pull_release(store, "r1", dest)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "__kura/README.md", "__kura/release.json",
+        "acme-manuals/run-d-part-00000.parquet", "acme-manuals/run-d-part-00001.parquet"]
+    assert pulled.release_file == dest / "__kura" / "release.json"
+    assert find_pulled_release_file(dest) == pulled.release_file
+    table = ds.dataset(dest).to_table()  # refuses any non-Parquet file outside _/. names
+    assert table.num_rows == 6 and table.schema.names == DOCUMENT_SCHEMA.names
+    index = json.loads(pulled.release_file.read_text())
+    assert index["format"] == "2" and index["corpusFacts"] == [
+        {"corpusId": "acme-manuals", "member": "acme", "license": "Apache-2.0",
+         "sensitivity": "confidential", "factsFrom": "shard-metadata"}]
+    meta = yaml.safe_load(pulled.card.read_text().split("---\n")[1])
+    assert meta["license"] == "apache-2.0" and meta["language"] == ["ja"]
+    assert meta["kura"]["logIndex"] == index["logIndex"]
+
+
+def test_a_folder_pulled_in_the_old_layout_is_still_found(tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "release.json").write_text("{}")
+    assert find_pulled_release_file(tmp_path / "old") == tmp_path / "old" / "release.json"
+    assert find_pulled_release_file(tmp_path) is None
+
+
+def test_a_release_certified_before_corpus_facts_gets_them_from_the_store(store, tmp_path):
+    """An older certification names no corpus facts: the pull still writes a card, reading the
+    verified copies' metadata or the store's manifest, and says the facts were read then."""
+    summary = record_document_run(store, "legacy-news", v1=True, license="cc-by-sa-4.0",
+                                  sensitivity="internal")
+    context = load_site_context(store)
+    lines = TransparencyLog(store).read().lines
+    attested = latest_residency(lines)
+    shards = [attested[s.path] for s in summary.shards]
+    facts = CertificationFacts(context.certifier_id, "0.1.0", context.policy.version,
+                               context.signed_policy.digest, "2030-01-01T00:00:00.000000Z")
+    statement = certification_statement("old", shards, facts)  # no corpus facts
+    envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.certifier_key)
+    TransparencyLog(store).append([envelope.to_json_line()], context.site_key, context.log_origin)
+    write_release_file(store, ReleaseFile(
+        release="old", created_at=facts.time_verified, certifier_id=context.certifier_id,
+        corpora=["legacy-news"], log_index=len(lines), envelope_digest=envelope.digest,
+        shards=[ReleaseShard(name=s.name, sha256=s.sha256, rows=s.rows, bytes=s.bytes)
+                for s in shards]))
+    pulled = pull_release(store, "old", tmp_path / "old")
+    assert pulled.v1_shards == 1
+    [fact] = pulled.corpus_facts
+    assert (fact.license, fact.sensitivity, fact.facts_from) == (
+        "cc-by-sa-4.0", "internal", "store-manifest")
+    assert json.loads(pulled.release_file.read_text())["corpusFacts"] == []  # signed facts only
+    card = pulled.card.read_text()
+    assert "certified before Kura recorded each corpus's license" in card
+    assert "1 shard(s) were written with shard schema version 1" in card
+    assert yaml.safe_load(card.split("---\n")[1])["license"] == "cc-by-sa-4.0"

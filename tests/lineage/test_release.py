@@ -10,28 +10,37 @@ from pathlib import Path
 import pytest
 
 from lineage.certify import (
+    CertificationFacts,
     CertifyError,
+    RestrictedNotAllowed,
     StoreNotVerified,
+    certification_statement,
     create_release,
     latest_residency,
 )
+from lineage.dsse import canonical_json, sign
 from lineage.keys import load_site_context, rotate_key
 from lineage.log import TransparencyLog
 from lineage.record import RecordError, record_run
 from lineage.release import (
     ReleaseError,
+    ReleaseFile,
+    ReleaseShard,
     ReleaseVerificationError,
     list_releases,
     read_release,
     verify_release,
+    write_release_file,
 )
 from lineage.verify import verify_store
 from schemas.expectations import ShardBounds
 from schemas.predicates import (
+    IN_TOTO_PAYLOAD_TYPE,
     JP_RESIDENCY_LEVEL,
     SHARD_SUITE_LEVEL,
     STATEMENT_TYPE,
     VSA_PREDICATE,
+    CertifiedCorpus,
     VsaPredicate,
 )
 from schemas.run import Counts
@@ -41,7 +50,9 @@ from tests.lineage.test_release_support import (
     flip_byte,
     forge_release,
     quarantine,
+    record_document_run,
     record_validated_run,
+    store_manifest,
 )
 from transforms.validate import ShardValidator
 
@@ -169,7 +180,7 @@ def test_release_names_are_unique_and_plain(store):
 def test_a_release_without_certified_shards_is_an_error(store):
     record_validated_run(store, shards=2, failing={0, 1})
     with pytest.raises(CertifyError, match=r"nothing to release: corpus acme-news: every shard "
-                                           r"of its latest run \(log line 4\) failed its suite "
+                                           r"of its latest run \(log index 3\) failed its suite "
                                            r"and is in quarantine: quarantine/acme-news/\S+ "
                                            r"\(\+1 more\)"):
         create_release(store, "empty")
@@ -190,7 +201,7 @@ def test_record_signed_by_a_site_key_is_refused(store):
     summary = record_validated_run(store, shards=2)
     site_key = load_site_context(store).site_key
     forge_release(store, "forged", site_key, summary)
-    with pytest.raises(ReleaseVerificationError, match=r"release forged \(log line 5\): signed "
+    with pytest.raises(ReleaseVerificationError, match=r"release forged \(log index 4\): signed "
                        r"by site jp-local-1's site key sha256:[0-9a-f]+, which may not sign "
                        r"certifications"):
         verify_release(store, "forged")
@@ -237,7 +248,7 @@ def test_record_outside_the_latest_checkpoint_is_refused(store):
     latest = TransparencyLog(store).checkpoint_paths()[-1]
     latest.unlink()  # the latest checkpoint now predates the record
     with pytest.raises(ReleaseVerificationError, match=r"the store does not verify against the "
-                       r"pinned root .* lines 4\.\.4 are covered by no checkpoint"):
+                       r"pinned root .* log indexes 3\.\.3 are covered by no checkpoint"):
         verify_release(store, "r1")
 
 
@@ -264,3 +275,102 @@ def test_record_run_refuses_a_verdict_without_its_result(store):
         record_run(store, summary, {}, {summary.shards[0].path: True})
     with pytest.raises(RecordError, match="not a shard of this run"):
         record_run(store, summary, {}, {"shards/x.parquet": True})
+
+
+# --- each corpus's member, license and sensitivity ------------------------------------------------
+
+
+def test_the_record_names_each_corpus_with_facts_from_its_signed_shards(store):
+    record_document_run(store, "acme-manuals", shards=2, license="Apache-2.0",
+                        sensitivity="confidential")
+    store_manifest(store, "acme-manuals", license="edited-later", sensitivity="public")
+    created = create_release(store, "r1")
+    expected = [{"corpusId": "acme-manuals", "member": "acme", "license": "Apache-2.0",
+                 "sensitivity": "confidential", "factsFrom": "shard-metadata"}]
+    statement = _statement_at(store, created.release.log_index)
+    assert statement["predicate"]["corpusFacts"] == expected  # the shards win over the manifest
+    assert [f.to_json_dict() for f in created.release.corpus_facts] == expected
+    assert [f.to_json_dict() for f in verify_release(store, "r1").corpus_facts] == expected
+    assert created.notes == ()
+
+
+def test_shards_without_facts_fall_back_to_the_store_manifest_and_say_so(store):
+    record_document_run(store, "legacy-news", v1=True, license="cc-by-sa-4.0",
+                        sensitivity="internal")
+    created = create_release(store, "r1")
+    [fact] = created.release.corpus_facts
+    assert (fact.license, fact.sensitivity, fact.facts_from) == (
+        "cc-by-sa-4.0", "internal", "store-manifest")
+    assert created.notes == ("corpus legacy-news: license and sensitivity read from the store's "
+                             "manifests/legacy-news.toml (unsigned): its shards predate shard "
+                             "metadata",)
+
+
+def test_a_corpus_whose_sensitivity_nobody_states_is_not_certified(store):
+    record_document_run(store, "legacy-news", v1=True)
+    (store / "manifests" / "legacy-news.toml").unlink()
+    size = len(TransparencyLog(store).read().lines)
+    with pytest.raises(CertifyError, match=r"^corpus legacy-news: its shards carry no license or "
+                       r"sensitivity and .*legacy-news\.toml does not give them; re-onboard it; "
+                       r"nothing was certified$"):
+        create_release(store, "r1")
+    assert len(TransparencyLog(store).read().lines) == size
+
+
+def test_a_restricted_corpus_needs_its_explicit_flag(store):
+    record_validated_run(store, shards=1)
+    record_document_run(store, "acme-hr", sensitivity="restricted")
+    size = len(TransparencyLog(store).read().lines)
+    with pytest.raises(RestrictedNotAllowed, match=r"^corpus acme-hr is restricted: add "
+                       r"--allow-restricted acme-hr to release it; nothing was certified$"):
+        create_release(store, "r1")
+    assert len(TransparencyLog(store).read().lines) == size
+    assert not (store / "releases" / "r1.json").exists()
+    with pytest.raises(CertifyError, match=r"^--allow-restricted acme-hrr: corpus acme-hrr is "
+                       r"not in this release \(corpora: acme-hr, acme-news\)$"):
+        create_release(store, "r1", allow_restricted=["acme-hrr"])
+    assert create_release(store, "news", ["acme-news"]).release.shards  # not restricted: no flag
+
+    created = create_release(store, "r1", allow_restricted=["acme-hr"])
+    facts = {f.corpus_id: f for f in verify_release(store, "r1").corpus_facts}
+    assert facts["acme-hr"].sensitivity == "restricted" and facts["acme-hr"].allow_restricted
+    assert facts["acme-news"].allow_restricted is None
+    record = _statement_at(store, created.release.log_index)["predicate"]["corpusFacts"]
+    assert {f["corpusId"]: f.get("allowRestricted") for f in record} == {
+        "acme-hr": True, "acme-news": None}
+
+
+def test_a_record_of_restricted_data_not_released_explicitly_is_refused(store):
+    """A certification naming a restricted corpus without the explicit flag is not one Kura
+    makes: a reader refuses it even though the certifier's signature holds."""
+    summary = record_document_run(store, "acme-hr", sensitivity="restricted")
+    context = load_site_context(store)
+    lines = TransparencyLog(store).read().lines
+    attested = latest_residency(lines)
+    shards = [attested[s.path] for s in summary.shards]
+    facts = CertificationFacts(context.certifier_id, "0.1.0", context.policy.version,
+                               context.signed_policy.digest, "2030-01-01T00:00:00.000000Z")
+    corpus = CertifiedCorpus(corpus_id="acme-hr", member="acme", license="cc-by-4.0",
+                             sensitivity="restricted", facts_from="shard-metadata")
+    statement = certification_statement("quiet", shards, facts, [corpus])
+    envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.certifier_key)
+    TransparencyLog(store).append([envelope.to_json_line()], context.site_key, context.log_origin)
+    write_release_file(store, ReleaseFile(
+        release="quiet", created_at=facts.time_verified, certifier_id=context.certifier_id,
+        corpora=["acme-hr"], log_index=len(lines), envelope_digest=envelope.digest,
+        shards=[ReleaseShard(name=s.name, sha256=s.sha256, rows=s.rows, bytes=s.bytes)
+                for s in shards]))
+    with pytest.raises(ReleaseVerificationError, match=r"certifies restricted corpus acme-hr "
+                       r"without recording that it was released explicitly"):
+        verify_release(store, "quiet")
+
+
+def test_every_restricted_corpus_is_named_in_the_one_line(store):
+    record_document_run(store, "acme-hr", run_id="run-hr", sensitivity="restricted")
+    record_document_run(store, "acme-legal", run_id="run-legal", sensitivity="restricted")
+    with pytest.raises(RestrictedNotAllowed, match=r"^corpora acme-hr, acme-legal are restricted: "
+                       r"add --allow-restricted acme-hr --allow-restricted acme-legal to release "
+                       r"them; nothing was certified$"):
+        create_release(store, "r1", allow_restricted=[])
+    with pytest.raises(RestrictedNotAllowed, match=r"^corpus acme-legal is restricted"):
+        create_release(store, "r1", allow_restricted=["acme-hr"])

@@ -30,7 +30,7 @@ def test_create_list_show_pull(store, tmp_path):
     assert created.exit_code == 0, created.output
     assert "release 2026-q1: 2 shards of acme-news certified by certifier@jp-local-1" in \
         created.output
-    assert "certification at log line 6" in created.output
+    assert "certification at log index 5" in created.output
 
     listed = _run("release", "list", "--store", str(store))
     assert listed.exit_code == 0, listed.output
@@ -47,7 +47,7 @@ def test_create_list_show_pull(store, tmp_path):
     pulled = _run("pull", "2026-q1", "--dest", str(dest), "--store", str(store))
     assert pulled.exit_code == 0, pulled.output
     assert "pulled release 2026-q1: 2 verified shards" in pulled.output
-    assert len(json.loads((dest / "release.json").read_text())["shards"]) == 2
+    assert len(json.loads((dest / "__kura" / "release.json").read_text())["shards"]) == 2
 
 
 def test_user_errors_exit_2_with_one_line(store, tmp_path):
@@ -95,3 +95,68 @@ def test_site_signed_release_is_refused_by_show_and_pull(store, tmp_path):
     refused = _run("pull", "forged", "--dest", str(tmp_path / "d"), "--store", str(store))
     assert refused.exit_code == 1
     assert "may not sign certifications" in refused.output
+
+
+def _json(*args: str) -> dict:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # exactly one JSON document, nothing else
+
+
+def test_every_release_command_prints_one_json_document(store, tmp_path):
+    summary = record_validated_run(store, shards=2)
+    created = _json("release", "create", "r1", "--store", str(store), "--json")
+    assert created["release"] == "r1" and created["logIndex"] == 4
+    assert created["completed"] is False and created["leftOut"] == []
+    assert [s["name"] for s in created["shards"]] == [s.path for s in summary.shards]
+    assert created["corpusFacts"] == [
+        {"corpusId": "acme-news", "member": "acme", "license": "consortium-internal",
+         "sensitivity": "internal", "factsFrom": "store-manifest"}]
+    assert created["notes"] == ["corpus acme-news: license and sensitivity read from the "
+                                "store's manifests/acme-news.toml (unsigned): its shards "
+                                "predate shard metadata"]
+
+    listed = _json("release", "list", "--store", str(store), "--json")
+    assert [(r["release"], r["logIndex"], r["rows"], r["signed"]) for r in listed["releases"]] \
+        == [("r1", 4, 8, False)]
+
+    shown = _json("release", "show", "r1", "--store", str(store), "--json")
+    assert shown["verified"] is True and shown["logIndex"] == 4 and shown["problems"] == []
+    assert shown["corpusFacts"] == created["corpusFacts"]
+    assert [s["verified"] for s in shown["shards"]] == [True, True]
+
+    dest = tmp_path / "d"
+    pulled = _json("pull", "r1", "--dest", str(dest), "--store", str(store), "--json")
+    assert pulled["rows"] == 8 and pulled["releaseFile"] == str(dest / "__kura" / "release.json")
+    assert pulled["datasetCard"] == str(dest / "__kura" / "README.md")
+    assert [s["path"] for s in pulled["shards"]] == [
+        "acme-news/run-1-part-00000.parquet", "acme-news/run-1-part-00001.parquet"]
+
+
+def test_show_json_of_a_changed_shard_says_not_verified_and_exits_1(store):
+    summary = record_validated_run(store, shards=2)
+    assert _run("release", "create", "r1", "--store", str(store)).exit_code == 0
+    flip_byte(store / summary.shards[1].path)
+    result = runner.invoke(app, ["release", "show", "r1", "--store", str(store), "--json"])
+    assert result.exit_code == 1
+    shown = json.loads(result.stdout)
+    assert shown["verified"] is False and [s["verified"] for s in shown["shards"]] == [True, False]
+    assert shown["problems"][0].startswith(f"{summary.shards[1].path}: sha256")
+    assert result.stderr.count("\n") == 1 and "NOT verified" in result.stderr
+
+
+def test_a_restricted_corpus_is_released_only_with_its_flag(store):
+    record_validated_run(store, shards=1, corpus="acme-hr", sensitivity="restricted")
+    refused = _run("release", "create", "r1", "--store", str(store))
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == ("kura: corpus acme-hr is restricted: add "
+                                      "--allow-restricted acme-hr to release it; nothing was "
+                                      "certified")
+    assert not (store / "releases").exists() or not list((store / "releases").iterdir())
+    allowed = _run("release", "create", "r1", "--allow-restricted", "acme-hr",
+                   "--store", str(store))
+    assert allowed.exit_code == 0, allowed.output
+    assert ("corpus acme-hr: member acme, license consortium-internal, sensitivity restricted, "
+            "released explicitly (--allow-restricted)") in allowed.stdout
+    shown = _json("release", "show", "r1", "--store", str(store), "--json")
+    assert shown["corpusFacts"][0]["allowRestricted"] is True

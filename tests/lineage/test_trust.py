@@ -161,7 +161,7 @@ def test_a_store_rewritten_without_its_keys_is_refused_by_every_pinned_reader(
         open_release(released, "evil")
     report = verify_store(released, trust_root=pinned_root)
     assert "policy.signature: keys/policy-history/v0001.json is not the policy v1 logged at log " \
-        "line 1" in report.failures()
+        "index 0" in report.failures()
 
 
 def test_readers_refuse_to_run_without_a_pinned_root(released, tmp_path):
@@ -228,8 +228,8 @@ def test_a_policy_signed_with_a_key_read_from_the_store_does_not_verify(store, p
         policy_path(store).write_text(signed.envelope.to_json_line() + "\n")
         failures = _failures(verify_store(store, trust_root=pinned_root))
         size = len(TransparencyLog(store).read().lines)
-        assert failures[0] == (f"policy.signature: log line {size}: policy v2 is not signed by a "
-                               f"root key of policy v1 ({policy.root_keys[0].keyid})")
+        assert failures[0] == (f"policy.signature: log index {size - 1}: policy v2 is not signed "
+                               f"by a root key of policy v1 ({policy.root_keys[0].keyid})")
         with pytest.raises(KeyStoreError, match="policy v2 is not signed by a root key"):
             load_site_context(store)  # the guard's policy: no US source gets onboarded
         lines = (store / "lineage" / "log.jsonl").read_text().splitlines()[:-1]
@@ -290,7 +290,7 @@ def test_a_rolled_back_policy_fails_verify_naming_the_version(store, root_key, p
     shutil.copyfile(policy_history_dir(store) / "v0001.json", policy_path(store))
     failures = _failures(verify_store(store, trust_root=pinned_root))
     assert failures == ["policy.signature: keys/policy.json is policy v1 but the newest policy "
-                        "is v2 (log line 6): a rolled-back policy"]
+                        "is v2 (log index 5): a rolled-back policy"]
     with pytest.raises(KeyStoreError, match="a rolled-back policy"):
         load_site_context(store)  # nothing signs under the rolled-back policy
 
@@ -301,7 +301,7 @@ def test_a_rolled_back_policy_fails_verify_naming_the_version(store, root_key, p
     TransparencyLog(store).append([forged.to_json_line()], load_private_key(thief),
                                   "kura:jp-local-1")
     report = verify_store(store, trust_root=pinned_root)
-    assert any(f"key {site_key.keyid} was revoked at log size 5; record is at 6" in f
+    assert any(f"key {site_key.keyid} was revoked at log size 5; the record is at log index 6" in f
                for f in report.check("record.key_validity").failures)
 
 
@@ -328,13 +328,13 @@ def test_since_checkpoint_is_checked_against_an_emptied_store(released, pinned_r
     report = verify_store(released, since_checkpoint=saved, trust_root=pinned_root)
     assert not report.ok
     assert (f"log.consistency: --since-checkpoint saved.json (size {size}) covers {size} lines "
-            f"but the log has 0: lines 1..{size} are missing") in report.failures()
+            f"but the log has 0: log indexes 0..{size - 1} are missing") in report.failures()
     assert "policy.signature: policy v1 is not in the log, though policy v1 says every " \
         "version from v1 is" in report.failures()
     done = _run("audit", "verify", "--since-checkpoint", str(saved), "--trust-root",
                 str(pinned_root), "--store", str(released))
     assert done.exit_code == 1 and "all checks hold" not in done.output
-    assert f"lines 1..{size} are missing" in done.output
+    assert f"log indexes 0..{size - 1} are missing" in done.output
 
 
 def test_since_checkpoint_catches_a_truncated_store(released, pinned_root, tmp_path):
@@ -348,7 +348,7 @@ def test_since_checkpoint_catches_a_truncated_store(released, pinned_root, tmp_p
     report = verify_store(released, since_checkpoint=saved, trust_root=pinned_root)
     assert [f for f in report.failures() if f.startswith("log.consistency")] == [
         f"log.consistency: --since-checkpoint saved.json (size {len(lines)}) covers "
-        f"{len(lines)} lines but the log has 3: lines 4..{len(lines)} are missing"]
+        f"{len(lines)} lines but the log has 3: log indexes 3..{len(lines) - 1} are missing"]
 
 
 # --- 5: a retired key's backdated checkpoint; unsigned release fields ---------------------------
@@ -396,7 +396,7 @@ def test_show_and_pull_take_their_facts_from_signed_records(released, pinned_roo
     dest = tmp_path / "d"
     assert _run("pull", "r1", "--dest", str(dest), "--store", str(released), "--trust-root",
                 str(pinned_root)).exit_code == 0
-    pulled = json.loads((dest / "release.json").read_text())
+    pulled = json.loads((dest / "__kura" / "release.json").read_text())
     assert [s["rows"] for s in pulled["shards"]] == signed_rows
     assert pulled["trustRoot"] == load_policy(released).policy.root_keys[0].keyid
 

@@ -82,7 +82,7 @@ def test_flipped_shard_byte_names_the_shard(two_runs):
 def test_deleted_shard_is_reported_missing(two_runs):
     (two_runs / "shards" / "acme-news" / "run-2-part-00000.parquet").unlink()
     failures = _only_failures(verify_store(two_runs))["subject.digest"]
-    assert failures == ("shards/acme-news/run-2-part-00000.parquet: attested by line 6 "
+    assert failures == ("shards/acme-news/run-2-part-00000.parquet: attested by log index 5 "
                         "(residency of shards/acme-news/run-2-part-00000.parquet) but missing on "
                         "disk",)
 
@@ -96,12 +96,12 @@ def test_edited_log_line_fails_its_signature_and_the_checkpoint(two_runs):
     lines[2] = json.dumps(envelope, sort_keys=True, separators=(",", ":"))
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
-    assert "line 3 (residency of shards/acme-news/run-1-part-00001.parquet)" in failures[
+    assert "log index 2 (residency of shards/acme-news/run-1-part-00001.parquet)" in failures[
         "record.signature"][0]
     assert "does not verify" in failures["record.signature"][0]
     assert "the log was altered" in failures["log.checkpoint"][0]
     # init's checkpoint covers policy v1 alone, which still matches
-    assert "altered after line 1 (the log still matches checkpoint size 1)" in failures[
+    assert "altered after log index 0 (the log still matches checkpoint size 1)" in failures[
         "log.checkpoint"][0]
 
 
@@ -110,7 +110,7 @@ def test_removed_log_line_breaks_the_checkpoint_and_the_run_sums(two_runs):
     del lines[6]  # the second shard attestation of run-2
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
-    assert "lines were removed after line 5" in failures["log.checkpoint"][0]
+    assert "lines were removed after log index 4" in failures["log.checkpoint"][0]
     assert failures["run.conservation"] == (
         "run run-2: its shards attest 4 rows but the provenance says 8 written",
     )
@@ -124,7 +124,7 @@ def test_line_resigned_with_a_key_outside_the_policy_names_line_and_key(two_runs
     _write_lines(two_runs, lines)
     failures = _only_failures(verify_store(two_runs))
     assert failures["record.signature"] == (
-        f"line 2 (residency of shards/acme-news/run-1-part-00000.parquet): signed by "
+        f"log index 1 (residency of shards/acme-news/run-1-part-00000.parquet): signed by "
         f"{outsider.keyid}, a key not in the trust policy",
     )
 
@@ -137,8 +137,8 @@ def test_site_key_signing_a_certification_is_refused(two_runs):
                                      context.log_origin)
     failures = _only_failures(verify_store(two_runs))["record.role"]
     assert failures == (
-        f"line 9 (verification_summary of shards/acme-news/run-1-part-00000.parquet): site key "
-        f"{context.site_key.keyid} (jp-local-1) may not sign {VSA_PREDICATE}",
+        f"log index 8 (verification_summary of shards/acme-news/run-1-part-00000.parquet): "
+        f"site key {context.site_key.keyid} (jp-local-1) may not sign {VSA_PREDICATE}",
     )
 
 
@@ -160,9 +160,9 @@ def test_record_claiming_a_source_outside_japan_is_refused(store):
     failures = _only_failures(verify_store(store))
     assert list(failures) == ["residency.locations"]
     first = failures["residency.locations"][0]
-    assert first.startswith("line 2 (residency of shards/acme-news/run-us-part-00000.parquet): "
-                            "inputs[0].location aws US us-east-1 (claimed by manifest): country "
-                            "US is not allowed")
+    assert first.startswith("log index 1 (residency of shards/acme-news/run-us-part-00000"
+                            ".parquet): inputs[0].location aws US us-east-1 (claimed by "
+                            "manifest): country US is not allowed")
     assert any("resolvedDependencies[0].location" in f for f in failures["residency.locations"])
 
 

@@ -169,7 +169,7 @@ def test_release_create_says_why_a_corpus_has_nothing_to_release(tmp_path: Path)
     assert kura("onboard", str(manifest), cwd=tmp_path).returncode == 3
     created = kura("release", "create", "r1", "--corpus", "gate-test", cwd=tmp_path)
     assert created.returncode == 2
-    assert ("nothing to release: corpus gate-test: its latest run (log line 2) wrote no shard: "
+    assert ("nothing to release: corpus gate-test: its latest run (log index 1) wrote no shard: "
             "read 3, written 0, rejected 3, duplicates 0, withheld for residual PII 3"
             in created.stderr)
 
@@ -179,7 +179,7 @@ def test_the_man_pages_certify_at_default_settings(manpages_path: Path, tmp_path
     manifest = tmp_path / "manifest.toml"
     manifest.write_text(
         '[corpus]\nid = "manpages"\nmember = "oss"\nlicense = "various"\n'
-        'sensitivity = "public"\n\n[[sources]]\n'
+        f'sensitivity = "public"\nroot = "{manpages_path.parent}"\n\n[[sources]]\n'
         f'uri = "{manpages_path.as_uri()}"\nformat = "jsonl"\n'
         'location = { provider = "onprem", country = "JP", region = "jp-tokyo" }\n',
         encoding="utf-8",

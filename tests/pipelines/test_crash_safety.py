@@ -313,8 +313,11 @@ def test_the_demo_never_touches_a_store_it_did_not_create(corpora, tmp_path) -> 
     assert refused.returncode == 2
     assert "not a demo store" in refused.stderr
     assert tree_digest(store) == before
-    again = kura("demo", "--documents", "60", cwd=tmp_path)  # its own store: replaced
+    again = kura("demo", "--documents", "60", "--json", cwd=tmp_path)  # its own: replaced
     assert again.returncode == 0, again.stderr
+    made = json.loads(again.stdout)  # --json: one document, the narrative is not printed
+    assert 0 < made["rows"] <= made["counts"]["written"]
+    assert Path(tmp_path / made["datasetCard"]).is_file()
 
 
 def test_release_create_killed_before_its_file_is_written_completes_under_the_same_name(

@@ -43,7 +43,7 @@ def test_ordinary_files_keep_their_uri_and_name(tmp_path: Path) -> None:
     (tmp_path / "data" / "a.jsonl").write_text('{"text": "x"}\n')
     [planned] = plan(tmp_path, "data/*.jsonl").files
     resolved = (tmp_path / "data" / "a.jsonl").resolve()
-    assert planned.source.uri == resolved.as_uri() and planned.source.path == str(resolved)
+    assert planned.source.uri == "data/a.jsonl" and planned.source.path == str(resolved)
     assert planned.source.name == "data/a.jsonl"
 
 
@@ -115,8 +115,12 @@ def test_a_symlink_to_a_file_outside_records_the_resolved_uri(tmp_path: Path) ->
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "link.jsonl").symlink_to(target)
-    [planned] = plan(corpus, "link.jsonl", store=tmp_path / "store").files
-    assert planned.source.uri == target.resolve().as_uri()
+    declared = manifest("link.jsonl")
+    declared["corpus"]["root"] = ".."  # the recorded uri is the target's, relative to the root
+    (corpus / "manifest.toml").write_text("# test manifest\n")
+    [planned] = plan_run(parse_manifest(declared), corpus / "manifest.toml", tmp_path / "store",
+                         SITE).files
+    assert planned.source.uri == "elsewhere/real.jsonl"
     assert planned.source.path == str(target.resolve())
     assert planned.size == target.stat().st_size
 

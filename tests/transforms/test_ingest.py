@@ -203,3 +203,39 @@ def test_a_wrongly_declared_encoding_rejects_records_instead_of_crashing() -> No
 def test_nul_bytes_in_a_text_file_do_not_make_it_binary() -> None:
     verdict, docs, _ = run(source("text"), (JA + "\x00" + JA2).encode("utf-8"))
     assert verdict.status == "ok" and len(docs) == 1
+
+
+def test_a_jsonl_record_without_its_text_field_names_the_fields_it_has() -> None:
+    secret = "090-1234-5678"
+    data = json.dumps({"title": secret, "body": JA}, ensure_ascii=False).encode() + b"\n"
+    _, docs, rejects = run(source(), data)
+    assert docs == []
+    assert reasons(rejects) == {1: {"step": "ingest.text_field", "field": "text",
+                                    "problem": "missing", "available": ["body", "title"]}}
+    assert secret not in rejects[0].reason and JA not in rejects[0].reason
+
+
+def test_a_null_text_is_missing_without_a_list_of_fields() -> None:
+    _, _, rejects = run(source(), b'{"text": null, "body": "x"}\n')
+    assert reasons(rejects)[1] == {"step": "ingest.text_field", "field": "text",
+                                   "problem": "missing"}
+
+
+def test_a_csv_without_the_text_column_names_its_columns_in_each_reject() -> None:
+    body = f"id,本文\n1,{JA}\n"
+    _, _, rejects = run(source("csv"), body.encode("cp932"))
+    assert reasons(rejects)[1]["available"] == ["id", "本文"]
+
+
+def test_a_parquet_without_the_text_column_names_its_columns(tmp_path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"content": [JA], "id": [1]}), path)
+    _, _, rejects = run(source("parquet"), path.read_bytes())
+    assert reasons(rejects)[1]["available"] == ["content", "id"]
+
+
+def test_a_record_with_many_fields_names_only_the_first_twenty() -> None:
+    record = {f"k{i:02d}": i for i in range(25)} | {"x" * 100: 1}
+    _, _, rejects = run(source(), json.dumps(record).encode())
+    reason = reasons(rejects)[1]
+    assert reason["available"] == [f"k{i:02d}" for i in range(20)] and reason["more"] == 6
