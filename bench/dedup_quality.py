@@ -7,9 +7,15 @@ Ground truth: exact Jaccard of the matching keys' character 5-gram sets, for eve
   recall = removed removable documents (at most size - 1 per cluster) / removable.
 - unique: documents with no other document at Jaccard >= 0.6; false removals = unique removed.
 - lost clusters: ground-truth clusters every document of which was removed.
+- precision: removed documents whose kept document resembles them at J >= 0.8 (and >= 0.6).
 Baselines: datasketch MinHashLSH (threshold 0.8, 128 permutations, character 5-grams after NFKC,
 keep-first in file order) and HojiChar's GenerateDedupLSH + InlineDeduplicator (its defaults:
 500 permutations, seed 42, threshold 0.8, character 5-grams) on the same NFKC text.
+
+Then Kura under each shingle hash (`[dedup] shingle_hash`): the same scores, checked-edge
+precision and recall, the estimate's error against exact Jaccard on every pair at J >= 0.3, and
+hash collisions: distinct shingles that share a hash within a document (they bias its estimate)
+and across the set, next to what an ideal random 32-bit hash would give.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from scipy import sparse
 from bench.dedup_labelled import DEFAULT_OUT, load
 from schemas.dedup import DedupConfig
 from transforms.dedup import checked_edges, config_bands, connected_components, deduplicate_keys
-from transforms.minhash import MinHasher, shingles
+from transforms.minhash import MinHasher, estimated_jaccard, shingles
+from transforms.shingle_hash import SHINGLE_HASHES, hashfunc
 
 try:
     from transforms.normalize import matching_key, stored_text
@@ -81,9 +88,14 @@ class Truth:
         gone = [c for c in self.clusters.values() if set(c) <= removed]
         lost = sum(1 for c in gone if not self._represented(c, kept_of))
         false = len(self.unique & removed)
+        pairs = [(self.index[d], self.index[k]) for d, k in kept_of.items()
+                 if k is not None and k in self.index]
+        resemblance = np.array([self.jac[i, j] for i, j in pairs])
         return {"removed": len(removed), "recall": caught / self.removable, "caught": caught,
                 "false_removals": false, "false_rate": false / len(self.unique),
-                "all_removed": len(gone), "lost_clusters": lost}
+                "all_removed": len(gone), "lost_clusters": lost,
+                "precision_08": float(np.mean(resemblance >= 0.8)) if pairs else float("nan"),
+                "precision_06": float(np.mean(resemblance >= 0.6)) if pairs else float("nan")}
 
 
 def kura(ids: Sequence[str], texts: Sequence[str], config: DedupConfig) -> dict[str, str | None]:
@@ -121,6 +133,51 @@ def hojichar_baseline(ids: Sequence[str], texts: Sequence[str]) -> dict[str, str
     return removed
 
 
+def collisions(keys: Sequence[str], name: str, size: int = 5) -> tuple[int, float, int, float]:
+    """Distinct shingles sharing a hash: (within documents, ideal), (across the set, ideal)."""
+    func = hashfunc(name)
+    within, ideal_within = 0, 0.0
+    vocabulary: set[str] = set()
+    for key in keys:
+        grams = shingles(key, size)
+        vocabulary |= grams
+        within += len(grams) - len({func(g) for g in grams})
+        ideal_within += len(grams) * (len(grams) - 1) / 2 / 2**32
+    n = len(vocabulary)
+    across = n - len({func(g) for g in vocabulary})
+    return within, ideal_within, across, n * (n - 1) / 2 / 2**32
+
+
+def estimate_error(keys: Sequence[str], truth: Truth, config: DedupConfig) -> tuple[float, float,
+                                                                                     int]:
+    """(mean error, RMS error, pairs) of estimated vs exact Jaccard, pairs at J >= 0.3."""
+    sigs = MinHasher.from_config(config).signatures(keys)
+    a, b = np.nonzero(np.triu(truth.jac >= 0.3))
+    errors = np.array([estimated_jaccard(sigs[i], sigs[j]) - truth.jac[i, j]
+                       for i, j in zip(a, b, strict=True)])
+    return float(errors.mean()), float(np.sqrt(np.mean(errors**2))), len(errors)
+
+
+def by_shingle_hash(ids: Sequence[str], texts: Sequence[str], keys: Sequence[str],
+                    truth: Truth) -> None:
+    print("\nkura by shingle hash (default parameters otherwise):")
+    for name in SHINGLE_HASHES:
+        config = DedupConfig(shingle_hash=name)
+        start = time.perf_counter()
+        score = truth.score(kura(ids, texts, config))
+        seconds = time.perf_counter() - start
+        p8, p6, r8 = edge_quality(ids, keys, truth, config)
+        bias, rmse, pairs = estimate_error(keys, truth, config)
+        within, ideal_within, across, ideal_across = collisions(keys, name)
+        print(f"  {name:<14} recall {score['recall']:.4f} ({score['caught']})  precision@0.8 "
+              f"{score['precision_08']:.4f} @0.6 {score['precision_06']:.4f}  false "
+              f"{score['false_removals']}  lost {score['lost_clusters']}  {seconds:.1f}s")
+        print(f"  {'':<14} edges: precision@0.8 {p8:.4f} @0.6 {p6:.4f} recall@0.8 {r8:.4f};"
+              f"  estimate - exact on {pairs} pairs: mean {bias:+.4f} rms {rmse:.4f}")
+        print(f"  {'':<14} collisions: within documents {within} (ideal 32-bit hash "
+              f"{ideal_within:.1f}), across the set {across} (ideal {ideal_across:.1f})")
+
+
 def edge_quality(ids, keys, truth: Truth, config: DedupConfig) -> tuple[float, float, float]:
     """Checked LSH edges: precision at J >= 0.8, precision at J >= 0.6, recall of J >= 0.8 pairs."""
     sigs = MinHasher.from_config(config).signatures(keys)
@@ -134,7 +191,8 @@ def edge_quality(ids, keys, truth: Truth, config: DedupConfig) -> tuple[float, f
 
 def _line(name: str, s: dict[str, float], seconds: float) -> str:
     return (f"{name:<34} removed {s['removed']:>5}  recall {s['recall']:.4f} "
-            f"({s['caught']})  false {s['false_removals']:>3} ({s['false_rate']:.4%})  "
+            f"({s['caught']})  precision {s['precision_08']:.4f}  "
+            f"false {s['false_removals']:>3} ({s['false_rate']:.4%})  "
             f"all-removed clusters {s['all_removed']} (lost {s['lost_clusters']})  "
             f"{seconds:.1f}s")
 
@@ -166,6 +224,7 @@ def main() -> None:
         start = time.perf_counter()
         removed = run()
         print(_line(name, truth.score(removed), time.perf_counter() - start))
+    by_shingle_hash(ids, texts, keys, truth)
     if args.tune:
         print("\nband_threshold check_threshold (b,r)  edge precision@0.8 @0.6  edge recall@0.8")
         for band in (0.8, 0.7, 0.65, 0.6):

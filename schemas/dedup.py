@@ -10,6 +10,11 @@ the candidate pairs; each candidate is then checked against its signatures' esti
     num_perm = 128        # MinHash permutations (signature length)
     seed = 1              # permutation seed; stored signatures only compare under the same seed
     scope = "store"       # "store": also against earlier corpora's signatures; "corpus": alone
+    shingle_hash = "murmur3_utf32"   # or "sha1_hash32", datasketch's default (older stores)
+
+Stored signatures record the shingle hash that made them; a run compares each stored file with
+signatures of the same hash, signing its documents with both hashes when the store holds the
+other one (transforms.signature_store), so older stores keep deduplicating new corpora.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ SIGNATURES_SCHEMA_VERSION = "1"
 # datasketch's permutation schemes: "affine32" is datasketch 2.x's default (uint32 values);
 # "legacy" is the pre-2.0 (a*h+b mod 2^61-1) scheme, kept so older stored signatures still load.
 Scheme = Literal["affine32", "legacy"]
+
+# The 32-bit hash of each shingle (transforms.shingle_hash): "murmur3_utf32" is MurmurHash3 of
+# the shingle's UTF-32-LE bytes, computed in numpy; "sha1_hash32" is datasketch's default, what
+# every store signed before murmur3_utf32 holds. A signature file without the key is sha1_hash32.
+ShingleHash = Literal["murmur3_utf32", "sha1_hash32"]
+DEFAULT_SHINGLE_HASH: ShingleHash = "murmur3_utf32"
+LEGACY_SHINGLE_HASH: ShingleHash = "sha1_hash32"
 
 
 class DedupConfig(BaseModel):
@@ -42,6 +54,12 @@ class DedupConfig(BaseModel):
         "of the store; 'corpus': deduplicate within this corpus only")
     scheme: Scheme = Field(
         "affine32", description="datasketch permutation scheme of the signatures")
+    shingle_hash: ShingleHash = Field(
+        DEFAULT_SHINGLE_HASH, description="32-bit hash of each shingle: 'murmur3_utf32' "
+        "(MurmurHash3_x86_32, seed 0, of the shingle's UTF-32-LE bytes; vectorized) or "
+        "'sha1_hash32' (datasketch's default, one SHA-1 per shingle). This corpus's signatures "
+        "are stored with it; stored signatures of the other hash still dedup this corpus, at "
+        "the cost of signing it with both")
     band_threshold: float | None = Field(
         None, gt=0.0, lt=1.0, description="threshold the LSH bands x rows are optimised for "
         "(datasketch's optimal parameters, default weights); default threshold - 0.15, so a "
@@ -97,6 +115,6 @@ def signatures_schema(config: DedupConfig) -> pa.Schema:
             b"kura.minhash.seed": str(config.seed).encode(),
             b"kura.minhash.scheme": config.scheme.encode(),
             b"kura.minhash.shingle_size": str(config.shingle_size).encode(),
-            b"kura.minhash.hashfunc": b"sha1_hash32",
+            b"kura.minhash.hashfunc": config.shingle_hash.encode(),
         },
     )

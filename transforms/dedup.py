@@ -9,12 +9,18 @@ The pieces, in the order a run uses them:
 - `connected_components` (union-find) or `star_components` (large-star / small-star rounds)
   turn edges into clusters; the head of a cluster is its lowest node.
 - `cluster_verdicts`: what happens to each member of one cluster.
-- `PriorIndex`: earlier corpora's stored signatures in a datasketch `MinHashLSH`.
+- `PriorIndex`: earlier corpora's stored signatures in datasketch `MinHashLSH`es, one per
+  shingle hash they were made with.
 - `deduplicate_keys`: all of it in one process, for tests, benchmarks and small runs.
 
 Nodes are doc ids. A stored document of an earlier corpus enters the graph as `stored_node(id)`,
 which sorts before every doc id, so a cluster touching the store is headed by a stored document
 and every member of this corpus in it is removed as "cross-corpus".
+
+Signatures compare only under the same shingle hash (transforms.signature_store). When the store
+holds signatures of another hash than this run's, every document of the run also carries its
+signature under that hash (`Member.other_signature`): stored documents of that hash are matched
+and judged on it, everything else on the run's own signatures.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from schemas.dedup import DedupConfig
-from transforms.minhash import MinHasher, estimated_jaccard, lean_minhashes
+from transforms.minhash import MinHasher, estimated_jaccard
+from transforms.signature_store import SignatureFileError, config_for_file, lean_minhashes
 
 KINDS = ("kept", "exact", "near", "cross-corpus")
 _STORED = "\x00"  # sorts before any character of a doc id
@@ -273,11 +280,34 @@ class DedupVerdict:
 
 @dataclass(frozen=True)
 class Member:
-    """A clustered node and what its verdict needs: no text, only hashes and the signature."""
+    """A clustered node and what its verdict needs: no text, only hashes and the signature.
+
+    signature: under this run's shingle hash; None for a stored document signed with the
+    store's other hash, whose signature is then `other_signature`. A document of this run has
+    `other_signature` too when the store holds signatures of another hash.
+    """
 
     node: str
     exact: bytes  # exact_key of the matching key; empty for a stored document
-    signature: np.ndarray
+    signature: np.ndarray | None
+    other_signature: np.ndarray | None = None
+
+
+def _jaccards(head: Member, others: Sequence[Member]) -> np.ndarray:
+    """Estimated Jaccard of each member with the head, under the head's shingle hash.
+
+    A member without a signature under that hash is incomparable: -1, never joined.
+    """
+    own = head.signature is not None
+    head_sig = head.signature if own else head.other_signature
+    result = np.full(len(others), -1.0)
+    rows = [i for i, m in enumerate(others)
+            if (m.signature if own else m.other_signature) is not None]
+    if rows and head_sig is not None:
+        sigs = np.array([others[i].signature if own else others[i].other_signature
+                         for i in rows])
+        result[rows] = np.count_nonzero(sigs == head_sig, axis=1) / len(head_sig)
+    return result
 
 
 def cluster_verdicts(members: Iterable[Member], check: float = 0.0) -> list[DedupVerdict]:
@@ -287,7 +317,9 @@ def cluster_verdicts(members: Iterable[Member], check: float = 0.0) -> list[Dedu
     each other. So a component is split greedily: its lowest node heads a cluster of every member
     whose estimated Jaccard with it reaches `check`; the lowest remaining node heads the next, and
     so on. Every removed document then resembles its kept one. A cluster touching the store is
-    headed by a stored document. Members may repeat (a stored document seen through many matches).
+    headed by a stored document; a head signed with the store's other shingle hash is compared
+    on the members' `other_signature`s. Members may repeat (a stored document seen through many
+    matches).
     """
     unique = {m.node: m for m in members}
     remaining = sorted(unique)
@@ -295,8 +327,7 @@ def cluster_verdicts(members: Iterable[Member], check: float = 0.0) -> list[Dedu
     while len(remaining) > 1:
         head = unique[remaining[0]]
         others = remaining[1:]
-        sigs = np.array([unique[n].signature for n in others])
-        jaccards = np.count_nonzero(sigs == head.signature, axis=1) / len(head.signature)
+        jaccards = _jaccards(head, [unique[n] for n in others])
         joined = [(n, float(j)) for n, j in zip(others, jaccards, strict=True) if j >= check]
         remaining = [n for n, j in zip(others, jaccards, strict=True) if j < check]
         verdicts.extend(_head_verdicts(head, [(unique[n], j) for n, j in joined]))
@@ -324,22 +355,32 @@ def _head_verdicts(head: Member, joined: list[tuple[Member, float]]) -> list[Ded
 class PriorIndex:
     """Earlier corpora's stored signatures, queried with datasketch's `MinHashLSH`.
 
-    Built once per worker (it holds every stored signature); matches are checked against the
-    estimated Jaccard like any other candidate.
+    One LSH per shingle hash the files were made with (`hashes`); a query gives the document's
+    signature under that hash. Built once per worker (it holds every stored signature); matches
+    are checked against the estimated Jaccard like any other candidate.
     """
 
     def __init__(self, config: DedupConfig, paths: Sequence[Path]) -> None:
         from datasketch import MinHashLSH
 
         self._check = config.effective_check_threshold
-        self._lsh = MinHashLSH(num_perm=config.num_perm, params=config_bands(config))
-        self._stored: dict[str, np.ndarray] = {}
-        for path in sorted(paths):
-            for doc_id, lean in lean_minhashes(Path(path), config):
-                if doc_id not in self._stored:
-                    self._lsh.insert(doc_id, lean, check_duplication=False)
-                    self._stored[doc_id] = lean.hashvalues
         self._seed, self._scheme = config.seed, config.scheme
+        self._own_hash = config.shingle_hash
+        self._lsh: dict[str, MinHashLSH] = {}
+        self._stored: dict[str, np.ndarray] = {}
+        self._hash_of: dict[str, str] = {}
+        for path in sorted(Path(p) for p in paths):
+            file_config = config_for_file(config, path)
+            name = file_config.shingle_hash
+            if name not in self._lsh:
+                self._lsh[name] = MinHashLSH(num_perm=config.num_perm,
+                                             params=config_bands(config))
+            for doc_id, lean in lean_minhashes(path, file_config):
+                if doc_id not in self._stored:
+                    self._lsh[name].insert(doc_id, lean, check_duplication=False)
+                    self._stored[doc_id] = lean.hashvalues
+                    self._hash_of[doc_id] = name
+        self.hashes: tuple[str, ...] = tuple(sorted(self._lsh))
 
     def __len__(self) -> int:
         return len(self._stored)
@@ -347,19 +388,38 @@ class PriorIndex:
     def signature(self, doc_id: str) -> np.ndarray:
         return self._stored[doc_id]
 
-    def matches(self, signature: np.ndarray) -> list[tuple[str, float]]:
-        """(stored doc_id, estimated Jaccard) of stored documents duplicating this signature."""
-        if not self._stored:
+    def hash_of(self, doc_id: str) -> str:
+        """The shingle hash of a stored document's signature."""
+        return self._hash_of[doc_id]
+
+    def matches(self, signature: np.ndarray,
+                shingle_hash: str | None = None) -> list[tuple[str, float]]:
+        """(stored doc_id, estimated Jaccard) of stored documents duplicating this signature.
+
+        `signature` is made with `shingle_hash` (default: the config's); only stored signatures
+        of that hash answer.
+        """
+        lsh = self._lsh.get(shingle_hash or self._own_hash)
+        if lsh is None:
             return []
         from datasketch import LeanMinHash
 
         query = LeanMinHash(seed=self._seed, hashvalues=signature, scheme=self._scheme)
         found = []
-        for doc_id in self._lsh.query(query):
+        for doc_id in lsh.query(query):
             jaccard = estimated_jaccard(signature, self._stored[doc_id])
             if jaccard >= self._check:
                 found.append((doc_id, jaccard))
         return sorted(found)
+
+
+def other_hash(config: DedupConfig, prior_hashes: Iterable[str]) -> str | None:
+    """The store's shingle hash other than this run's, if its signatures hold one."""
+    others = sorted(set(prior_hashes) - {config.shingle_hash})
+    if len(others) > 1:  # two hashes exist; a third would need a Member signature of its own
+        raise SignatureFileError(f"stored signatures of {len(others)} other shingle hashes "
+                                 f"({', '.join(others)}); onboard the older corpora again")
+    return others[0] if others else None
 
 
 # --- everything in one process -----------------------------------------------------------------
@@ -404,12 +464,15 @@ def deduplicate_keys(doc_ids: Sequence[str], match_keys: Sequence[str], config: 
     signatures = MinHasher.from_config(config).signatures(match_keys)
     edges = [(a, b) for a, b, _ in checked_edges(doc_ids, signatures, config)]
     index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
-    stored_sigs: dict[str, np.ndarray] = {}
+    other = other_hash(config, prior.hashes) if prior is not None else None
+    other_sigs = (MinHasher.from_config(config.model_copy(update={"shingle_hash": other}))
+                  .signatures(match_keys) if other else None)
     if prior is not None:
         for i, doc_id in enumerate(doc_ids):
-            for stored_id, _ in prior.matches(signatures[i]):
-                edges.append((stored_node(stored_id), doc_id))
-                stored_sigs[stored_id] = prior.signature(stored_id)
+            for name in prior.hashes:
+                query = signatures[i] if name == config.shingle_hash else other_sigs[i]
+                for stored_id, _ in prior.matches(query, name):
+                    edges.append((stored_node(stored_id), doc_id))
     if components == "distributed":
         heads, _ = star_components(edges)
     else:
@@ -417,10 +480,14 @@ def deduplicate_keys(doc_ids: Sequence[str], match_keys: Sequence[str], config: 
     clusters: dict[str, list[Member]] = defaultdict(list)
     for node, head in heads.items():
         if is_stored(node):
-            member = Member(node, b"", stored_sigs[node_doc_id(node)])
+            stored_id = node_doc_id(node)
+            sig = prior.signature(stored_id)
+            member = (Member(node, b"", sig) if prior.hash_of(stored_id) == config.shingle_hash
+                      else Member(node, b"", None, sig))
         else:
             i = index[node]
-            member = Member(node, exact_key(match_keys[i]), signatures[i])
+            member = Member(node, exact_key(match_keys[i]), signatures[i],
+                            other_sigs[i] if other_sigs is not None else None)
         clusters[head].append(member)
     check = config.effective_check_threshold
     verdicts = [v for members in clusters.values() for v in cluster_verdicts(members, check)]

@@ -8,7 +8,9 @@ written once, batch by batch, to a scratch directory, and only candidates travel
     Batch ─► Spill: sign (numpy), band keys, write one spilled batch ─► batch names
     batch names (side input) ─► Candidates, on one worker: per band, sort the band's uint64
         keys, keep shared buckets, check each candidate pair's signatures ─► edges, locations
-    (scope "store") Spill also queries earlier corpora's signatures (datasketch LSH) ─► edges
+    (scope "store") Spill also queries earlier corpora's signatures (datasketch LSH) ─► edges;
+        when some were made with another shingle hash, it signs the batch with that hash too
+        and spills both (transforms.signature_store says why)
     edges ─► connected components (union-find on one worker, or large-star / small-star rounds)
         ─► join heads with locations (candidates only) ─► GroupByKey cluster ─► read members'
         signatures from their batches ─► verdicts
@@ -52,25 +54,22 @@ from transforms.dedup import (
     connected_components,
     exact_key,
     large_star_edges,
+    other_hash,
     shared_buckets,
     small_star_edges,
     stored_node,
 )
-from transforms.minhash import (
-    SIGNATURE_ROW_GROUP,
-    MinHasher,
-    SpilledBatch,
-    estimated_jaccard,
-    write_sorted_signatures,
-    write_spilled_batch,
-)
+from transforms.minhash import MinHasher, estimated_jaccard
+from transforms.signature_store import SIGNATURE_ROW_GROUP, write_sorted_signatures
+from transforms.spill import SpilledBatch, write_spilled_batch
 
 log = logging.getLogger(__name__)
 STEP = "dedup"
 Components = Literal["union-find", "distributed"]
 # Where a node's signature is, as one small bytes value (it crosses two shuffles per clustered
 # node): b"B" + the batch's 16-byte digest + the row (uint32, big-endian) for a document of this
-# corpus; b"S" + the signature's bytes for an earlier corpus's stored document.
+# corpus; b"S" + the signature's bytes for an earlier corpus's stored document, b"O" + them
+# for one signed with the store's other shingle hash.
 Location = bytes
 _DIGEST = 16
 
@@ -80,8 +79,10 @@ def batch_location(name: str, row: int) -> Location:
         row.to_bytes(4, "big")
 
 
-def stored_location(signature: bytes) -> Location:
-    return b"S" + signature
+def stored_location(signature: bytes, other: bool = False) -> Location:
+    """Where a stored document's signature is: in the location itself; `other` when it is of
+    the store's other shingle hash."""
+    return (b"O" if other else b"S") + signature
 
 
 def _batch_at(location: Location) -> tuple[str, int]:
@@ -133,33 +134,44 @@ class _SpillBatch(beam.DoFn):
         self._bands = config_bands(self._config)
         self._index = (PriorIndex(self._config, [Path(p) for p in self._prior])
                        if self._prior else None)
+        other = other_hash(self._config, self._index.hashes) if self._index else None
+        self._other_hasher = (MinHasher.from_config(
+            self._config.model_copy(update={"shingle_hash": other})) if other else None)
         Path(self._scratch).mkdir(parents=True, exist_ok=True)
 
     def process(self, batch: Sequence[Document]) -> Iterator[Any]:
         doc_ids = [doc.doc_id for doc in batch]
         keys = [doc.match_key for doc in batch]
         sigs = self._hasher.signatures(keys).astype(self._dtype)
+        other_sigs = (self._other_hasher.signatures(keys).astype(self._dtype)
+                      if self._other_hasher is not None else None)
         exact = np.frombuffer(b"".join(exact_key(k) for k in keys), dtype=np.uint8)
         name = spilled_batch_name(doc_ids)
         write_spilled_batch(
             Path(self._scratch) / name, doc_ids, exact.reshape(len(batch), 32), sigs,
             band_key_matrix(sigs, *self._bands),
-            np.array([signature_file_of(d, self._files) for d in doc_ids], dtype=np.uint16))
+            np.array([signature_file_of(d, self._files) for d in doc_ids], dtype=np.uint16),
+            other_sigs)
         self._signed.inc(len(batch))
         yield name
         if self._index is not None:
-            yield from self._prior_matches(name, doc_ids, sigs)
+            yield from self._prior_matches(name, doc_ids, sigs, other_sigs)
 
-    def _prior_matches(self, name: str, doc_ids: list[str], sigs: np.ndarray) -> Iterator[Any]:
-        for row, (doc_id, sig) in enumerate(zip(doc_ids, sigs, strict=True)):
-            matches = self._index.matches(sig)
+    def _prior_matches(self, name: str, doc_ids: list[str], sigs: np.ndarray,
+                       other_sigs: np.ndarray | None) -> Iterator[Any]:
+        own = self._config.shingle_hash
+        for row, doc_id in enumerate(doc_ids):
+            matches = [(stored_id, shingle_hash) for shingle_hash in self._index.hashes
+                       for stored_id, _ in self._index.matches(
+                           sigs[row] if shingle_hash == own else other_sigs[row], shingle_hash)]
             if matches:
                 yield TaggedOutput(self.LOCATED, (doc_id, batch_location(name, row)))
-            for stored_id, _ in matches:
+            for stored_id, shingle_hash in matches:
                 self._matched.inc()
                 node = stored_node(stored_id)
                 stored_sig = self._index.signature(stored_id).astype(self._dtype).tobytes()
-                yield TaggedOutput(self.LOCATED, (node, stored_location(stored_sig)))
+                yield TaggedOutput(self.LOCATED, (node, stored_location(
+                    stored_sig, other=shingle_hash != own)))
                 yield TaggedOutput(self.PRIOR_EDGES, (node, doc_id))
 
 
@@ -339,15 +351,23 @@ class _Verdicts(beam.DoFn):
         cluster = []
         rows_by_batch: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for node, location in set(members):
-            if location[:1] == b"S":
-                cluster.append(Member(node, b"", np.frombuffer(location[1:], dtype=self._dtype)))
+            kind = location[:1]
+            if kind in (b"S", b"O"):
+                stored_sig = np.frombuffer(location[1:], dtype=self._dtype)
+                cluster.append(Member(node, b"", stored_sig) if kind == b"S"
+                               else Member(node, b"", None, stored_sig))
             else:
                 name, row = _batch_at(location)
                 rows_by_batch[name].append((node, row))
+        # this run's documents need their other-hash signatures only against such a head
+        other = any(m.signature is None for m in cluster)
         for name, wanted in rows_by_batch.items():
-            exact, sigs = SpilledBatch(Path(self._scratch) / name).rows([r for _, r in wanted])
-            cluster.extend(Member(node, e, s)
-                           for (node, _), e, s in zip(wanted, exact, sigs, strict=True))
+            batch = SpilledBatch(Path(self._scratch) / name)
+            rows = [r for _, r in wanted]
+            exact, sigs = batch.rows(rows)
+            others = batch.other_signatures(rows) if other else [None] * len(rows)
+            cluster.extend(Member(node, e, s, o) for (node, _), e, s, o
+                           in zip(wanted, exact, sigs, others, strict=True))
         for verdict in cluster_verdicts(cluster, self._check):
             if verdict.kind not in self._counters:
                 self._counters[verdict.kind] = Metrics.counter(STEP, verdict.kind)

@@ -28,7 +28,8 @@ from transforms.dedup import (
     star_components,
     stored_node,
 )
-from transforms.minhash import write_signatures
+from transforms.minhash import MinHasher
+from transforms.signature_store import write_signatures
 
 KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろ"
 
@@ -251,3 +252,84 @@ def test_shared_buckets_group_equal_keys_held_twice_or_more(values: list[int]) -
         expected.setdefault(value, []).append(position)
     got = [group.tolist() for group in shared_buckets(keys)]
     assert got == [expected[v] for v in sorted(expected) if len(expected[v]) > 1]
+
+
+# --- stores holding signatures of another shingle hash -----------------------------------------
+
+OLD = DedupConfig(shingle_hash="sha1_hash32")
+
+
+def _store_corpus(tmp_path, corpus: str, ids: list[str], keys: list[str], config: DedupConfig):
+    """A corpus already in the store: its kept signatures, written with `config`'s hash."""
+    path = tmp_path / "signatures" / corpus / "signatures-00000-of-00001.parquet"
+    write_signatures(path, *deduplicate_keys(ids, keys, config).kept_signatures(), config)
+    return path
+
+
+def _b_corpus(rng: random.Random, a_keys: list[str]) -> tuple[list[str], list[str]]:
+    """Near copies of A's first 15 documents, exact copies of the next 5, 20 new documents
+    and near copies of 4 of those."""
+    own = [_text(rng) for _ in range(20)]
+    keys = ([_edit(rng, k, 3) for k in a_keys[:15]] + a_keys[15:20] + own
+            + [_edit(rng, k, 2) for k in own[:4]])
+    return [f"b{i:03d}" for i in range(len(keys))], keys
+
+
+def _decisions(result) -> list[tuple[str, str, str, str]]:
+    return [(v.doc_id, v.kind, v.cluster_id, v.kept_doc_id) for v in result.verdicts]
+
+
+@pytest.mark.parametrize("components", ["union-find", "distributed"])
+def test_an_old_store_of_sha1_signatures_still_dedups_a_new_run(components: str,
+                                                                 tmp_path) -> None:
+    rng = random.Random(21)
+    a_keys = [_text(rng) for _ in range(40)]
+    a_ids = [f"a{i:03d}" for i in range(40)]
+    old_file = _store_corpus(tmp_path, "corpus-a", a_ids, a_keys, OLD)  # as Kura wrote it before
+    b_ids, b_keys = _b_corpus(rng, a_keys)
+    new = DedupConfig()
+    prior = PriorIndex(new, [old_file])
+    assert prior.hashes == ("sha1_hash32",)
+    result = deduplicate_keys(b_ids, b_keys, new, prior=prior, components=components)
+    cross = {v.doc_id: v.kept_doc_id for v in result.verdicts if v.kind == "cross-corpus"}
+    assert cross == {b_ids[i]: a_ids[i] for i in range(20)}
+    assert {v.doc_id for v in result.verdicts if v.kind == "near"} == set(b_ids[40:])
+    # the same decisions as a run signing with the store's own hash
+    same_hash = deduplicate_keys(b_ids, b_keys, OLD, prior=PriorIndex(OLD, [old_file]))
+    assert _decisions(result) == _decisions(same_hash)
+    # the run's own signatures are of its own hash, ready for the next run
+    kept_ids, kept_sigs = result.kept_signatures()
+    assert np.array_equal(kept_sigs, MinHasher.from_config(new).signatures(
+        [b_keys[b_ids.index(d)] for d in kept_ids]))
+
+
+def test_a_store_of_both_hashes_catches_duplicates_of_each(tmp_path) -> None:
+    rng = random.Random(22)
+    a_keys = [_text(rng) for _ in range(10)]
+    c_keys = [_text(rng) for _ in range(10)] + [_edit(rng, a_keys[0], 1)]  # C holds a copy of a0
+    files = [_store_corpus(tmp_path, "corpus-a", [f"a{i}" for i in range(10)], a_keys, OLD),
+             _store_corpus(tmp_path, "corpus-c", [f"c{i:02d}" for i in range(11)], c_keys,
+                           DedupConfig())]
+    prior = PriorIndex(DedupConfig(), files)
+    assert prior.hashes == ("murmur3_utf32", "sha1_hash32")
+    d_keys = [_edit(rng, a_keys[3], 2), _edit(rng, c_keys[5], 2), _edit(rng, a_keys[0], 2),
+              _text(rng)]
+    result = deduplicate_keys(["d0", "d1", "d2", "d3"], d_keys, DedupConfig(), prior=prior)
+    kept = {v.doc_id: v.kept_doc_id for v in result.verdicts if v.kind == "cross-corpus"}
+    # d2 resembles a0 (old hash) and c10 (new hash): the lower stored id heads its cluster
+    assert kept == {"d0": "a3", "d1": "c05", "d2": "a0"}
+
+
+def test_a_head_of_the_other_hash_is_compared_on_other_signatures() -> None:
+    own = np.arange(8, dtype=np.uint32)
+    other = own + 100
+    near = other.copy()
+    near[:2] = 7  # 0.75 with `other`
+    members = [Member(stored_node("s-old"), b"", None, other),
+               Member(stored_node("t-new"), b"", own),
+               Member("x", b"x", own, near), Member("y", b"y", own + 1, other)]
+    verdicts = {v.doc_id: v for v in cluster_verdicts(members, check=0.7)}
+    # the old-hash head takes x (0.75) and y (1.0) on their other-hash signatures; the
+    # new-hash stored document cannot be compared with it and heads nothing left
+    assert {d: (v.kind, v.kept_doc_id, v.estimated_jaccard) for d, v in verdicts.items()} == {
+        "x": ("cross-corpus", "s-old", 0.75), "y": ("cross-corpus", "s-old", 1.0)}

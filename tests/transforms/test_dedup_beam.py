@@ -11,6 +11,7 @@ from schemas.dedup import DedupConfig
 from schemas.records import Document
 from transforms.dedup import (
     MAX_ALL_PAIRS_BUCKET,
+    PriorIndex,
     band_key_matrix,
     config_bands,
     connected_components,
@@ -23,7 +24,8 @@ from transforms.dedup_beam import (
     signature_file_name,
     signature_file_of,
 )
-from transforms.minhash import MinHasher, read_signatures, write_signatures
+from transforms.minhash import MinHasher
+from transforms.signature_store import read_signatures, recorded_hash, write_signatures
 
 KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろ"
 
@@ -192,3 +194,36 @@ def test_signature_files_have_the_bytes_of_the_pure_core_kept_signatures(tmp_pat
                          kept_sigs[rows], config)
         assert (tmp_path / "beam" / name).read_bytes() == (tmp_path / "pure" / name).read_bytes()
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_store_signed_with_the_old_hash_still_dedups_a_new_run(tmp_path) -> None:
+    old = DedupConfig(shingle_hash="sha1_hash32")
+    a_ids, a_keys = _corpus(seed=7, n=30)
+    # corpus A as Kura stored it before murmur3_utf32: sha1 signatures (the same bytes)
+    kept_in_a, a_sigs = deduplicate_keys(a_ids, a_keys, old).kept_signatures()
+    prior = [tmp_path / "signatures" / "corpus-a" / "signatures-00000-of-00001.parquet"]
+    write_signatures(prior[0], kept_in_a, a_sigs, old)
+    rng = random.Random(8)
+    b_keys, b_ids = [], []
+    for i, key in enumerate(a_keys[:25]):  # near copies of A, and texts of B's own
+        chars = list(key)
+        chars[rng.randrange(len(chars))] = "ん"
+        b_keys += ["".join(chars), "".join(rng.choice(KANA) for _ in range(250))]
+        b_ids += [f"b-near-{i:03d}", f"b-own-{i:03d}"]
+    new = DedupConfig()
+    expected = deduplicate_keys(b_ids, b_keys, new, prior=PriorIndex(new, prior)).verdicts
+
+    def b_copies_of_a_are_cross_corpus(verdicts) -> None:
+        assert sorted(verdicts, key=lambda v: v.doc_id) == expected
+        removed = {v.doc_id for v in verdicts if v.kind == "cross-corpus"}
+        assert removed == {d for d in b_ids if d.startswith("b-near")}
+        assert {v.kept_doc_id for v in verdicts} <= set(kept_in_a)
+
+    with TestPipeline() as p:
+        verdicts = p | beam.Create(_docs(b_ids, b_keys, "corpus-b")) | Deduplicate(
+            new, "corpus-b", prior_signatures=prior, batch_size=16,
+            signatures_dir=tmp_path / "signatures" / "corpus-b")
+        assert_that(verdicts, b_copies_of_a_are_cross_corpus)
+    written = sorted((tmp_path / "signatures" / "corpus-b").iterdir())
+    assert {recorded_hash(p) for p in written} == {"murmur3_utf32"}
+    assert sum(len(read_signatures(p, new)[0]) for p in written) == 25  # B's own documents
