@@ -31,3 +31,27 @@ def best_of(repeats: int, fn: Callable[[], object]) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+# The man pages as a corpus at default settings; `root` is the corpus file's folder (sources are
+# recorded relative to it) and `extra` any further manifest sections.
+MANPAGES_MANIFEST = """
+[corpus]
+id = "manpages-ja"
+member = "debian"
+license = "GPL and others (Debian manpages-ja)"
+sensitivity = "public"
+language = "ja"
+root = "{root}"
+
+[[sources]]
+uri = "{uri}"
+format = "jsonl"
+location = {{ provider = "onprem", country = "JP", region = "jp-tokyo" }}
+{extra}"""
+
+
+def manpages_manifest(corpus: Path, extra: str = "") -> str:
+    """The manifest text of `corpus` (a JSONL file of man pages) at default settings."""
+    resolved = corpus.resolve()
+    return MANPAGES_MANIFEST.format(root=resolved.parent, uri=resolved, extra=extra)

@@ -17,29 +17,11 @@ from pathlib import Path
 
 import fugashi
 
-from bench._common import best_of, corpus_path, load_texts
+from bench._common import best_of, corpus_path, load_texts, manpages_manifest
 from pipelines.curate import run_curation
 from pipelines.launch import launch
 from pipelines.options import RunnerChoice
 from schemas.manifest import load_manifest
-
-MANIFEST = """
-[corpus]
-id = "manpages-ja"
-member = "debian"
-license = "GPL and others (Debian manpages-ja)"
-sensitivity = "public"
-language = "ja"
-root = "{root}"
-
-[[sources]]
-uri = "{uri}"
-format = "jsonl"
-location = {{ provider = "onprem", country = "JP", region = "jp-tokyo" }}
-
-[shards]
-target_bytes = {target}
-"""
 
 
 def main() -> None:
@@ -62,9 +44,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         manifest_path = folder / "manifest.toml"
-        manifest_path.write_text(MANIFEST.format(uri=path.resolve().as_uri(),
-                                                 root=path.resolve().parent,
-                                                 target=int(args.shard_mb * 1e6)))
+        manifest_path.write_text(manpages_manifest(
+            path, extra=f"\n[shards]\ntarget_bytes = {int(args.shard_mb * 1e6)}\n"))
         runner = RunnerChoice(workers=args.workers)
         start = time.perf_counter()
         result = launch(

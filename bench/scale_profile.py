@@ -32,25 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from bench._common import REPO, corpus_path
+from bench._common import REPO, corpus_path, manpages_manifest
 from bench.scale_run import tree_rss
 
 KURA_PACKAGES = tuple(str(REPO / name) + os.sep for name in
                       ("pipelines", "transforms", "schemas", "lineage"))
-MANIFEST = """
-[corpus]
-id = "manpages-ja"
-member = "debian"
-license = "GPL and others (Debian manpages-ja)"
-sensitivity = "public"
-language = "ja"
-root = "{root}"
-
-[[sources]]
-uri = "{uri}"
-format = "jsonl"
-location = {{ provider = "onprem", country = "JP", region = "jp-tokyo" }}
-"""
 
 
 def onboard_in_process(corpus: Path, folder: Path) -> Callable[[], object]:
@@ -62,8 +48,7 @@ def onboard_in_process(corpus: Path, folder: Path) -> Callable[[], object]:
 
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = folder / "manifest.toml"
-    manifest_path.write_text(MANIFEST.format(root=corpus.resolve().parent,
-                                             uri=corpus.resolve()))
+    manifest_path.write_text(manpages_manifest(corpus))
     runner = RunnerChoice(workers=1)
 
     def run() -> object:
@@ -271,8 +256,7 @@ def profile_spy(corpus: Path, top: int, py_spy: str, stacks_out: Path | None = N
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "manifest.toml").write_text(MANIFEST.format(root=corpus.resolve().parent,
-                                                              uri=corpus.resolve()))
+        (folder / "manifest.toml").write_text(manpages_manifest(corpus))
         env = _env(folder)
         store = str(folder / "store")
         subprocess.run(_cli("keys", "init", "--site", SITE_ID, "--region", REGION, "--store",
