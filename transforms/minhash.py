@@ -22,6 +22,7 @@ import numpy as np
 from schemas.dedup import DEFAULT_SHINGLE_HASH, DedupConfig, Scheme, ShingleHash
 from transforms.shingle_hash import (
     distinct_shingle_hashes,
+    fmix32,
     hashfunc,
     shingle_hashes,
     shingles,
@@ -40,15 +41,6 @@ _BLOCK_HASHES = 8_192
 # 24 bytes of scratch each, so 6 MiB at most; larger chunks were no faster.
 _CHUNK_CHARS = 1 << 18
 
-
-def _fmix32(hv: np.ndarray) -> np.ndarray:
-    # MurmurHash3's 32-bit finalizer, as datasketch's affine32 scheme pre-mixes every input hash.
-    hv = hv ^ (hv >> np.uint32(16))
-    hv *= np.uint32(0x85EBCA6B)
-    hv ^= hv >> np.uint32(13)
-    hv *= np.uint32(0xC2B2AE35)
-    hv ^= hv >> np.uint32(16)
-    return hv
 
 
 def permutations(num_perm: int, seed: int, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +132,9 @@ class MinHasher:
         The hashes go through the permutations one block of columns at a time; a key whose
         hashes span several blocks takes the smallest of its partial minima.
         """
-        hv = _fmix32(hashes) if self.scheme == "affine32" else hashes.astype(np.uint64)
+        # datasketch's affine32 scheme pre-mixes every input hash with MurmurHash3's finalizer.
+        hv = (fmix32(hashes.astype(np.uint32, copy=True)) if self.scheme == "affine32"
+              else hashes.astype(np.uint64))
         out.fill(np.iinfo(self.dtype).max)
         for lo in range(0, len(hv), _BLOCK_HASHES):
             hi = min(lo + _BLOCK_HASHES, len(hv))

@@ -100,8 +100,8 @@ def _rotl(x: np.ndarray, r: int, scratch: np.ndarray) -> None:
     np.bitwise_or(x, scratch, out=x)
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    # MurmurHash3's 32-bit finalizer, in place.
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer over a uint32 array, in place (and returned)."""
     h ^= h >> np.uint32(16)
     h *= np.uint32(0x85EBCA6B)
     h ^= h >> np.uint32(13)
@@ -135,7 +135,7 @@ def murmur3_windows(code_points: np.ndarray, size: int) -> np.ndarray:
             h *= np.uint32(5)
             h += np.uint32(_ROUND_ADD)
         h ^= np.uint32(4 * size)
-        _fmix32(h)
+        fmix32(h)
     return out
 
 
