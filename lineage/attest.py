@@ -39,10 +39,12 @@ from schemas.predicates import (
     StepClaim,
     Subject,
 )
-from schemas.run import RunSummary, StoredFile
+from schemas.run import InputFile, RunSummary, StoredFile
 
 DATAFLOW_RUNNERS = ("dataflow", "dataflowrunner")
-DIRECT_RUNNERS = ("direct", "directrunner")
+# "in-process": a run that Kura did in the signing process itself, without Beam (a withdrawal's
+# rewrite of shards): on this machine, as the DirectRunner's.
+DIRECT_RUNNERS = ("direct", "directrunner", "in-process")
 SITE_RUNNERS = (*DIRECT_RUNNERS, "portable", "portablerunner", "flink", "flinkrunner")
 EMBEDDED_FLINK = ("[auto]", "[local]")  # Beam's Flink started on the launching machine
 
@@ -253,6 +255,41 @@ def residency_statement(
     return statement.to_json_dict()
 
 
+def _input_annotations(item: InputFile) -> dict[str, Any]:
+    """What a run signs about each input; the keys added since (mtimeNs, settingsSha256) only
+    when known, so the records of earlier runs read the same."""
+    notes: dict[str, Any] = {
+        "location": claimed(item.location, "manifest").to_json_dict(),
+        "bytes": item.bytes,
+        "records": item.records,
+        "encoding": item.encoding,
+        "status": item.status,
+    }
+    if item.mtime_ns is not None:
+        notes["mtimeNs"] = item.mtime_ns
+    if item.settings_sha256 is not None:
+        notes["settingsSha256"] = item.settings_sha256
+    return notes
+
+
+def _external_parameters(summary: RunSummary) -> dict[str, Any]:
+    """The run's parameters; `mode`, `replaces` and `withdrawal` only for a run that is not
+    "full" (lineage/corpus_state.py folds them), so a full run's record is as it always was."""
+    external: dict[str, Any] = {
+        "corpusId": summary.corpus_id,
+        "member": summary.member,
+        "manifestSha256": bare_sha256(summary.manifest_sha256),
+        "runner": summary.runner,
+        "workers": summary.workers,
+        "parameters": summary.parameters,
+    }
+    if summary.mode != "full":
+        external["mode"] = summary.mode
+        external["replaces"] = list(summary.replaces)
+        external["withdrawal"] = summary.withdrawal
+    return external
+
+
 def provenance_statement(
     summary: RunSummary, output_sha256: Mapping[str, str], facts: SigningFacts
 ) -> dict[str, Any]:
@@ -267,13 +304,7 @@ def provenance_statement(
         ResourceDescriptor(
             uri=item.uri,
             digest={"sha256": bare_sha256(item.sha256)} if item.sha256 else None,
-            annotations={
-                "location": claimed(item.location, "manifest").to_json_dict(),
-                "bytes": item.bytes,
-                "records": item.records,
-                "encoding": item.encoding,
-                "status": item.status,
-            },
+            annotations=_input_annotations(item),
         )
         for item in summary.inputs
     ]
@@ -288,14 +319,7 @@ def provenance_statement(
     predicate = ProvenancePredicate(
         build_definition=BuildDefinition(
             build_type=CURATE_BUILD_TYPE,
-            external_parameters={
-                "corpusId": summary.corpus_id,
-                "member": summary.member,
-                "manifestSha256": bare_sha256(summary.manifest_sha256),
-                "runner": summary.runner,
-                "workers": summary.workers,
-                "parameters": summary.parameters,
-            },
+            external_parameters=_external_parameters(summary),
             internal_parameters={
                 "siteId": facts.site.site_id,
                 "signedAt": facts.signed_at,
@@ -325,6 +349,8 @@ def provenance_statement(
                         "written": counts.written,
                         "rejected": dict(counts.rejected),
                         "duplicates": dict(counts.duplicates),
+                        # only a rewrite withdraws: earlier records read as they always did
+                        **({"withdrawn": dict(counts.withdrawn)} if counts.withdrawn else {}),
                     },
                 ),
                 ResourceDescriptor(name="pii-entities", annotations=dict(summary.pii)),

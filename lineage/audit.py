@@ -71,7 +71,8 @@ VIEWS: tuple[View, ...] = (
     )),
     View("records", "every log record: one row per line of lineage/log.jsonl", (
         ("log_index", "0-based leaf index in the Merkle tree (log line number - 1)"),
-        ("kind", "policy, residency, provenance, certification (unknown: not parseable)"),
+        ("kind", "policy, residency, provenance, certification, withdrawal (unknown: not "
+                 "parseable)"),
         ("payload_type", "the DSSE payloadType"),
         ("predicate_type", "the in-toto predicateType (null for a policy version)"),
         ("keyid", "key id of the signature that verified"),
@@ -98,7 +99,8 @@ VIEWS: tuple[View, ...] = (
          "gate plus the rows of shards whose suite failed"),
         ("rejected_by_step", "MAP step -> count"), ("duplicates_by_kind", "MAP kind -> count"),
         ("shards", "shards the run attested"),
-        ("current", "true for each corpus's latest run (its shards are the current ones)"),
+        ("current", "true when files of the run are among its corpus's current ones (its "
+         "latest full run and the append runs since, less what rewrites replaced)"),
         ("kura_version", "Kura version that ran"), ("manifest_sha256", "the manifest's sha256"),
         ("policy_digest", "the trust-policy version it was signed under"),
         ("log_index", "log index of the provenance record"),
@@ -121,8 +123,8 @@ VIEWS: tuple[View, ...] = (
         ("signed_at", "when (UTC)"),
         ("validation_passed", "its great-expectations suite passed (null: not validated)"),
         ("validation_digest", "digest of the suite's result"),
-        ("current", "true: the latest attestation of this path, written by its corpus's latest "
-         "run, so the file on disk is this one (verified digest); false: superseded"),
+        ("current", "true: the latest attestation of this path, written by a current run of "
+         "its corpus, so the file on disk is this one (verified digest); false: superseded"),
         ("certified", "a certification record (release) names this path with this sha256"),
         ("quarantined", "the shard failed its suite and lies under quarantine/"),
         ("license", "the corpus license in the current file's footer (null: superseded or v1)"),

@@ -24,12 +24,14 @@ from schemas.predicates import (
     RELEASE_URI_PREFIX,
     RESIDENCY_PREDICATE,
     VSA_PREDICATE,
+    WITHDRAWAL_PREDICATE,
 )
 
 KINDS = {
     RESIDENCY_PREDICATE: "residency",
     PROVENANCE_PREDICATE: "provenance",
     VSA_PREDICATE: "certification",
+    WITHDRAWAL_PREDICATE: "withdrawal",
 }
 QUARANTINE_PREFIX = "quarantine/"
 WITHHELD_PREFIX = "documents-"  # quarantine/<corpus>/documents-*.parquet: the gate's rejects

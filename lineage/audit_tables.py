@@ -29,12 +29,13 @@ from lineage.audit_log import (
     count_pairs,
     external_parameters,
     internal_parameters,
-    latest_runs,
     release_name,
     run_corpora,
     signing_keyid,
     timestamp,
 )
+from lineage.corpus_state import fold_statements
+from lineage.statements import LoggedStatement
 from schemas.predicates import CERTIFIER_URI_PREFIX
 from schemas.run import RESIDUAL_PII_CHECK
 
@@ -75,6 +76,14 @@ def records_table(records: Sequence[LogRecord], keys: Mapping[str, Signer]) -> p
     ]))
 
 
+def current_outputs(records: Sequence[LogRecord]) -> frozenset[str]:
+    """Every corpus's current files (lineage/corpus_state.py): its latest full run's, the
+    append runs' since, less what rewrites replaced."""
+    states = fold_statements(LoggedStatement(r.index, r.envelope, r.payload) for r in records
+                             if r.envelope is not None and r.payload is not None)
+    return frozenset(name for state in states.values() for name in state.current)
+
+
 def runs_table(records: Sequence[LogRecord]) -> pa.Table:
     failed_rows: dict[str, int] = defaultdict(int)
     shard_count: dict[str, int] = defaultdict(int)
@@ -83,7 +92,7 @@ def runs_table(records: Sequence[LogRecord]) -> pa.Table:
             shard_count[r.run_id] += len(r.subjects)
             if r.predicate.get("validationPassed") is False:
                 failed_rows[r.run_id] += int((r.predicate.get("counts") or {}).get("rows", 0))
-    latest = {id(r) for r in latest_runs(records).values()}
+    current_files = current_outputs(records)
     rows = []
     for r in records:
         if r.kind != "provenance":
@@ -114,7 +123,7 @@ def runs_table(records: Sequence[LogRecord]) -> pa.Table:
             "rejected_by_step": rejected,
             "duplicates_by_kind": duplicates,
             "shards": shard_count.get(r.run_id or "", 0),
-            "current": id(r) in latest,
+            "current": any(name in current_files for name, _ in r.subjects),
             "kura_version": internal.get("kuraVersion"),
             "manifest_sha256": external.get("manifestSha256"),
             "policy_digest": internal.get("policyDigest"),
@@ -178,7 +187,7 @@ def shards_table(records: Sequence[LogRecord],
         if r.kind == "residency":
             for name, _ in r.subjects:
                 latest_record[name] = r.index
-    current_outputs = {name for run in latest_runs(records).values() for name, _ in run.subjects}
+    current_files = current_outputs(records)
     certified = certified_pairs(records)
     rows = []
     for r in records:
@@ -186,7 +195,7 @@ def shards_table(records: Sequence[LogRecord],
             continue
         counts = r.predicate.get("counts") or {}
         for name, sha in r.subjects:
-            current = latest_record[name] == r.index and name in current_outputs
+            current = latest_record[name] == r.index and name in current_files
             license, sensitivity = footers.get(name, (None, None)) if current else (None, None)
             rows.append({
                 "name": name, "corpus_id": corpus_of(r, corpora), "run_id": r.run_id,

@@ -26,7 +26,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from lineage.policy import TrustRoot
-from lineage.release import ReleaseVerificationError, read_certified_shard, verify_release
+from lineage.release import (
+    ReleaseVerificationError,
+    read_certified_shard,
+    verify_release,
+    withdrawn_note,
+)
 from schemas.records import upgraded_schema
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,8 @@ def open_release(
     # columns alone, with a v1 `pii` map read as the v2 list of structs.
     schema = pa.unify_schemas([upgraded_schema(f.physical_schema.remove_metadata())
                                for f in fragments])
+    if (note := withdrawn_note(release)) is not None:
+        log.warning(note)
     log.info("opened release %s: %d verified shards, %d bytes", name, len(fragments),
              sum(len(d) for d in verified))
     return ds.FileSystemDataset(fragments, schema, parquet)

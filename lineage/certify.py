@@ -27,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from lineage.clock import utc_now
 from lineage.code import code_identity
 from lineage.corpus_facts import CorpusFactsError, ShardBytes, corpus_facts, fallback_note
+from lineage.corpus_state import corpus_states
 from lineage.dsse import Envelope, canonical_json, sign
 from lineage.keys import load_site_context
 from lineage.log import TransparencyLog
@@ -47,6 +50,7 @@ from lineage.release import (
 )
 from lineage.statements import LoggedStatement, logged_statements
 from lineage.verify import verify_store
+from lineage.withdraw import WithdrawalError, logged_withdrawals, withdrawn_documents
 from schemas.predicates import (
     CONSERVATION_BYPRODUCT,
     IN_TOTO_PAYLOAD_TYPE,
@@ -164,6 +168,8 @@ def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
 
 def latest_run_outputs(lines: Iterable[bytes]) -> dict[str, frozenset[str]]:
     """Every corpus's latest run (its last provenance record) and the files that run wrote.
+    (A release selects by `corpus_states`, which also folds append and rewrite runs; for a
+    store of full runs only, the two agree.)
 
     A re-run of a corpus whose inputs changed writes shards under new names; the earlier run's
     shards stay on disk (their records must still verify) but are superseded: a release takes
@@ -254,8 +260,9 @@ def select_certified(
     """Split the shards of `corpora` into certified ones and those left out, with the reason.
 
     `on_disk` names shard files present in the store, so one that no record attests is reported
-    rather than silently ignored. `current` (from `latest_run_outputs`) names the files of each
-    corpus's latest run; a shard of an earlier run is left out as superseded."""
+    rather than silently ignored. `current` (from lineage/corpus_state.py `corpus_states`)
+    names each corpus's current files: its latest full run's, plus those of the append runs
+    since, less what rewrites replaced; a shard of an earlier run is left out as superseded."""
     wanted = set(corpora)
     certified: list[AttestedShard] = []
     left_out: list[tuple[str, str]] = []
@@ -275,6 +282,37 @@ def select_certified(
     for name in sorted(set(on_disk) - set(latest)):
         if corpus_of(name) in wanted:
             left_out.append((name, "no residency attestation in the log"))
+    return ShardSelection(tuple(certified), tuple(left_out))
+
+
+def without_withdrawn(store_root: Path, selection: ShardSelection,
+                      lines: Sequence[bytes]) -> ShardSelection:
+    """The safety net under withdrawal: a shard that still holds a withdrawn document (its
+    rewrite has not run, or an onboard brought the document back) is left out, saying which
+    withdrawal. Only the shards' doc_id columns are read, and only when the log has a
+    withdrawal."""
+    withdrawals = logged_withdrawals(lines)
+    if not withdrawals:
+        return selection
+    try:
+        withdrawn = withdrawn_documents(store_root, withdrawals)
+    except WithdrawalError as exc:
+        raise CertifyError(f"{exc}; nothing was certified") from None
+    certified: list[AttestedShard] = []
+    replaced = {name: w.log_index for w in withdrawals for name, _ in w.affected}
+    left_out = [(name, f"its withdrawn documents left it at log index {replaced[name]} (a "
+                       "rewrite replaced it)" if name in replaced and why.startswith("superseded")
+                 else why) for name, why in selection.left_out]
+    for shard in selection.certified:
+        path = Path(store_root) / shard_file_name(shard.name)
+        ids = pq.read_table(path, columns=["doc_id"]).column("doc_id").to_pylist()
+        hits = sorted({withdrawn[i] for i in ids if i in withdrawn})
+        if hits:
+            count = sum(1 for i in ids if i in withdrawn)
+            left_out.append((shard.name, f"holds {count} withdrawn document(s) (withdrawal at "
+                                         f"log index {', '.join(map(str, hits))})"))
+        else:
+            certified.append(shard)
     return ShardSelection(tuple(certified), tuple(left_out))
 
 
@@ -407,8 +445,9 @@ def create_release(
         runs = latest_run_counts(lines)
         wanted = _resolve_corpora(store_root, corpora, latest, runs)
         on_disk = [f for corpus in wanted for f in _files_on_disk(store_root, corpus)]
-        outputs = latest_run_outputs(lines)
+        outputs = {corpus: state.current for corpus, state in corpus_states(lines).items()}
         selection = select_certified(latest, wanted, on_disk, outputs)
+        selection = without_withdrawn(store_root, selection, lines)
         contributing = {corpus_of(s.name) for s in selection.certified}
         empty = tuple(
             (corpus, nothing_to_release(corpus, selection.left_out, runs.get(corpus),

@@ -46,6 +46,7 @@ from lineage.release import (
     pulled_path,
     shard_corpus,
     verify_release,
+    withdrawn_note,
 )
 from schemas.predicates import CertifiedCorpus
 from schemas.release import PulledReleaseFile, PulledShard
@@ -62,6 +63,7 @@ class PulledRelease:
     seconds: float
     corpus_facts: tuple[CertifiedCorpus, ...] = ()
     v1_shards: int = 0
+    withdrawn: str | None = None  # the warning when the release holds withdrawn data
 
     @property
     def data_files(self) -> list[str]:
@@ -189,4 +191,5 @@ def pull_release(
     seconds = time.perf_counter() - started
     log.info("pulled release %s: %d shards, %d bytes into %s in %.2f s", name, len(pulled),
              copied, dest, seconds)
-    return PulledRelease(name, dest, tuple(pulled), copied, seconds, facts, inspected.v1)
+    return PulledRelease(name, dest, tuple(pulled), copied, seconds, facts, inspected.v1,
+                         withdrawn_note(release))

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from lineage import merkle
 from lineage.attest import is_statement
 from lineage.dsse import Envelope, EnvelopeError, signature_valid
+from lineage.log import TransparencyLog
 from lineage.policy import (
     KnownKey,
     PolicyChain,
@@ -43,7 +44,9 @@ from lineage.policy import (
     role_allows,
 )
 from lineage.signing import key_id
+from lineage.tombstone import removal_note
 from lineage.verify import CheckedStore, check_store
+from lineage.withdraw import WithdrawalError, WithdrawnShard, withdrawn_in_shards
 from schemas.predicates import (
     CERTIFIER_URI_PREFIX,
     IN_TOTO_PAYLOAD_TYPE,
@@ -108,6 +111,9 @@ class VerifiedRelease:
     # Each corpus's member, license and sensitivity as certified; empty for a release certified
     # before Kura recorded them.
     corpus_facts: tuple[CertifiedCorpus, ...] = ()
+    # Its shards that hold documents withdrawn since (signed withdrawal records of the log the
+    # store verified with): the release still verifies, but holds data that left.
+    withdrawn: tuple[WithdrawnShard, ...] = ()
 
     @property
     def where(self) -> str:
@@ -394,6 +400,10 @@ def verify_release(
     tree_size = _check_inclusion(checked, release.log_index, where)
     shards = _subjects(subjects, _attested_counts(lines, predicate, where), where)
     facts = _checked_corpus_facts(predicate, shards, where)
+    try:
+        withdrawn = withdrawn_in_shards(store_root, lines, [(s.name, s.sha256) for s in shards])
+    except WithdrawalError as exc:
+        raise ReleaseVerificationError(f"{where}: {exc}") from None
     return VerifiedRelease(
         name=name,
         log_index=release.log_index,
@@ -406,7 +416,19 @@ def verify_release(
         anchor_keyid=key_id(anchor),
         policy_version=chain.current.policy.version,
         corpus_facts=facts,
+        withdrawn=tuple(withdrawn),
     )
+
+
+def withdrawn_note(release: VerifiedRelease) -> str | None:
+    """One line warning that a verified release holds withdrawn data, or None."""
+    if not release.withdrawn:
+        return None
+    documents = sum(w.documents for w in release.withdrawn)
+    records = sorted({w.log_index for s in release.withdrawn for w in s.withdrawals})
+    return (f"{release.where} holds withdrawn data: {documents} withdrawn document(s) in "
+            f"{len(release.withdrawn)} of its {len(release.shards)} shards (withdrawal at log "
+            f"index {', '.join(map(str, records))}); do not train on it: use a later release")
 
 
 def _store_failure(checked: CheckedStore, anchor: Ed25519PublicKey) -> str:
@@ -451,6 +473,16 @@ def digest_mismatch(release: VerifiedRelease, shard: ReleaseShard, actual: str) 
             f"by {release.where}")
 
 
+def missing_shard(store_root: Path, release: VerifiedRelease, shard: ReleaseShard) -> str:
+    """Why a certified shard is not on disk: removed by `kura gc` (its tombstone says when and
+    why; the release can no longer be pulled), or missing without a record."""
+    note = removal_note(TransparencyLog(Path(store_root)).read().lines, shard.name)
+    if note:
+        return (f"{shard.name}: certified by {release.where} but its bytes were {note}; "
+                "the release can no longer be pulled: use a later release")
+    return f"{shard.name}: certified by {release.where} but missing from the store"
+
+
 def read_certified_shard(store_root: Path, release: VerifiedRelease, shard: ReleaseShard) -> bytes:
     """The shard's bytes, read once and returned only if their sha256 is the certified one."""
     path = Path(store_root) / shard_file_name(shard.name)
@@ -484,8 +516,7 @@ def copy_certified_shard(
             out.flush()
             os.fsync(out.fileno())
     except FileNotFoundError:
-        raise ReleaseVerificationError(
-            f"{shard.name}: certified by {release.where} but missing from the store") from None
+        raise ReleaseVerificationError(missing_shard(store_root, release, shard)) from None
     if digest.hexdigest() != shard.sha256:
         raise ReleaseVerificationError(digest_mismatch(release, shard, digest.hexdigest()))
     return copied
@@ -500,6 +531,6 @@ def shard_problem(store_root: Path, release: VerifiedRelease, shard: ReleaseShar
             while block := src.read(HASH_CHUNK):
                 digest.update(block)
     except OSError:
-        return f"{shard.name}: certified by {release.where} but missing from the store"
+        return missing_shard(store_root, release, shard)
     actual = digest.hexdigest()
     return None if actual == shard.sha256 else digest_mismatch(release, shard, actual)

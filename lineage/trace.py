@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +29,7 @@ from lineage import merkle
 from lineage.audit_log import LogRecord, parse_log
 from lineage.code import file_sha256
 from lineage.log import TransparencyLog
+from lineage.withdraw import Withdrawal, logged_withdrawals, withdrawals_of_files
 from schemas.predicates import CERTIFIER_URI_PREFIX, RELEASE_URI_PREFIX
 
 MATCHED_BY = ("uri", "path", "sha256")
@@ -92,10 +94,12 @@ class ShardRef:
     sha256: str | None
     log_index: int
     releases: tuple[ReleaseRef, ...]
+    withdrawn_by: tuple[int, ...] = ()  # log indexes of withdrawals that took data out of it
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "sha256": self.sha256, "logIndex": self.log_index,
-                "releases": [r.to_json() for r in self.releases]}
+                "releases": [r.to_json() for r in self.releases],
+                "withdrawnBy": list(self.withdrawn_by)}
 
 
 @dataclass(frozen=True)
@@ -117,11 +121,27 @@ class SourceRun:
 
 
 @dataclass(frozen=True)
+class SourceRelease:
+    """A release that certified a shard holding data from the traced source."""
+
+    release: ReleaseRef
+    shards: tuple[str, ...]
+    withdrawn_by: tuple[int, ...]  # withdrawals of the source that took data out of them
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.release.to_json(), "shards": list(self.shards),
+                "holdsWithdrawnData": bool(self.withdrawn_by),
+                "withdrawnBy": list(self.withdrawn_by)}
+
+
+@dataclass(frozen=True)
 class SourceTrace:
     query: str
     matches: tuple[tuple[str, tuple[str, ...]], ...]  # (recorded uri, how it matched)
     runs: tuple[SourceRun, ...]
     file_sha256: str | None = None  # the named local file's sha256, when it exists
+    withdrawals: tuple[Withdrawal, ...] = ()  # signed withdrawals of the source
+    releases: tuple[SourceRelease, ...] = ()  # every release with data from it, oldest first
 
     @property
     def uri(self) -> str:
@@ -130,7 +150,10 @@ class SourceTrace:
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "fileSha256": self.file_sha256,
                 "matches": [{"uri": uri, "matchedBy": list(how)} for uri, how in self.matches],
-                "runs": [r.to_json() for r in self.runs]}
+                "runs": [r.to_json() for r in self.runs],
+                "withdrawn": bool(self.withdrawals),
+                "withdrawals": [w.to_json() for w in self.withdrawals],
+                "releases": [r.to_json() for r in self.releases]}
 
 
 def _location_text(loc: dict) -> str:
@@ -245,7 +268,7 @@ class _Run:
     shards: list[ShardRef] = field(default_factory=list)
 
 
-def _recorded_sources(records: list[LogRecord]) -> list[tuple[LogRecord, str, str | None]]:
+def recorded_sources(records: list[LogRecord]) -> list[tuple[LogRecord, str, str | None]]:
     """(record, uri, sha256) of every input a residency or provenance record names."""
     found = []
     for r in records:
@@ -258,8 +281,8 @@ def _recorded_sources(records: list[LogRecord]) -> list[tuple[LogRecord, str, st
     return found
 
 
-def _match(query: str, recorded: list[tuple[LogRecord, str, str | None]],
-           cwd: Path | None) -> tuple[dict[str, set[str]], str | None]:
+def match_source(query: str, recorded: list[tuple[LogRecord, str, str | None]],
+                 cwd: Path | None) -> tuple[dict[str, set[str]], str | None]:
     """Recorded uri -> how it matched the query; and the named file's sha256, if it exists."""
     uris = {uri for _, uri, _ in recorded}
     how: dict[str, set[str]] = defaultdict(set)
@@ -297,12 +320,15 @@ def _match(query: str, recorded: list[tuple[LogRecord, str, str | None]],
 def trace_source(store_root: Path, source: str, cwd: Path | None = None) -> SourceTrace:
     """Every run that read the source named by `source` (see the module docstring for how a
     path or URI is matched), the shards it wrote from it and the releases including them."""
-    records = parse_log(TransparencyLog(Path(store_root)).read().lines)
-    recorded = _recorded_sources(records)
-    how, digest = _match(source, recorded, cwd)
+    lines = TransparencyLog(Path(store_root)).read().lines
+    records = parse_log(lines)
+    recorded = recorded_sources(records)
+    how, digest = match_source(source, recorded, cwd)
     if not how:
         raise TraceError(f"{source}: no run in the log read this source")
     releases = _releases(records)
+    withdrawals = logged_withdrawals(lines)
+    touched = withdrawals_of_files(withdrawals)
     runs: dict[tuple[str, str], _Run] = {}
     for record, uri, sha in recorded:
         if uri not in how:
@@ -310,7 +336,8 @@ def trace_source(store_root: Path, source: str, cwd: Path | None = None) -> Sour
         run = runs.setdefault((str(record.run_id), uri), _Run(uri, sha))
         if record.kind == "residency":
             run.site = run.site or str((record.predicate.get("site") or {}).get("siteId", ""))
-            run.shards += [ShardRef(n, s, record.index, releases.get((n, s), ()))
+            run.shards += [ShardRef(n, s, record.index, releases.get((n, s), ()),
+                                    tuple(w.log_index for w in touched.get((n, s or ""), ())))
                            for n, s in record.subjects]
         else:
             build = record.predicate.get("buildDefinition") or {}
@@ -319,6 +346,8 @@ def trace_source(store_root: Path, source: str, cwd: Path | None = None) -> Sour
             run.provenance = record.index
     # Exact matches first, then by path, then by digest alone.
     order = sorted(how, key=lambda u: (min(MATCHED_BY.index(m) for m in how[u]), u))
+    corpora = {r.corpus for r in runs.values() if r.corpus}
+    own = tuple(w for w in withdrawals if _withdraws(w, set(how), corpora))
     return SourceTrace(
         query=source,
         matches=tuple((uri, tuple(m for m in MATCHED_BY if m in how[uri])) for uri in order),
@@ -330,4 +359,28 @@ def trace_source(store_root: Path, source: str, cwd: Path | None = None) -> Sour
             for (run_id, _), r in runs.items()
         ),
         file_sha256=digest,
+        withdrawals=own,
+        releases=_source_releases(runs.values(), {w.log_index for w in own}),
     )
+
+
+def _withdraws(withdrawal: Withdrawal, uris: set[str], corpora: set[str]) -> bool:
+    """Whether a withdrawal takes the source (named, or every source of its corpus)."""
+    p = withdrawal.predicate
+    if p.kind == "all":
+        return p.corpus_id in corpora
+    return any(s.uri in uris for s in p.sources)
+
+
+def _source_releases(runs: Iterable[_Run], own: set[int]) -> tuple[SourceRelease, ...]:
+    """Every release that certified a shard with data from the source, and whether a
+    withdrawal of the source took data out of those very bytes since."""
+    found: dict[str, tuple[ReleaseRef, set[str], set[int]]] = {}
+    for run in runs:
+        for shard in run.shards:
+            for ref in shard.releases:
+                entry = found.setdefault(ref.release, (ref, set(), set()))
+                entry[1].add(shard.name)
+                entry[2].update(i for i in shard.withdrawn_by if i in own)
+    return tuple(SourceRelease(ref, tuple(sorted(names)), tuple(sorted(by)))
+                 for ref, names, by in sorted(found.values(), key=lambda e: e[0].log_index))

@@ -21,9 +21,13 @@ Checks, in order (each names the line, file, key or run at fault):
     record.policy_digest the record cites a policy version of the chain, the one in force at its
                          log position
     subject.digest       every subject's sha256 matches the file on disk now (the latest record
-                         of a path is authoritative; an older one for a rewritten path is not)
+                         of a path is authoritative; an older one for a rewritten path is not);
+                         a file whose latest record is a gc tombstone may be gone: the tombstone
+                         must name the digest last attested for it and a file no longer current
+                         (lineage/gc.py's fold), and the report counts what gc removed, when, why
     residency.locations  every location claimed (site, inputs, processing, output) is allowed
-    run.conservation     read = written + rejected + duplicates, and the shards' rows = written
+    run.conservation     read = written + rejected + duplicates (+ withdrawn, for a withdrawal's
+                         rewrite run), and the shards' rows = written
     log.checkpoint       the latest checkpoint is signed by a key valid at its tree size, binds
                          the newest policy line it covers, and its root is the Merkle root of
                          the first treeSize lines; no line is uncovered
@@ -48,6 +52,7 @@ from lineage import merkle
 from lineage.attest import is_statement
 from lineage.code import file_sha256
 from lineage.dsse import Envelope, EnvelopeError, signature_valid
+from lineage.gc import GcError, fold_provenance
 from lineage.keys import default_root_key_path, root_keys_in_store
 from lineage.log import (
     Checkpoint,
@@ -73,6 +78,7 @@ from lineage.policy import (
 )
 from lineage.policy import location_problem as policy_location_problem
 from lineage.signing import key_id
+from lineage.tombstone import Tombstone, removal_summary
 from schemas.policy import TrustPolicy
 from schemas.predicates import (
     CHECKPOINT_PAYLOAD_TYPE,
@@ -82,7 +88,9 @@ from schemas.predicates import (
     PREDICATE_MODELS,
     PROVENANCE_PREDICATE,
     RESIDENCY_PREDICATE,
+    TOMBSTONE_PREDICATE,
     VSA_PREDICATE,
+    TombstonePredicate,
 )
 
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -122,6 +130,7 @@ class VerifyReport:
     anchor_keyid: str
     pinned: bool = False  # the anchor came from the caller, not from the store being checked
     warnings: tuple[str, ...] = ()  # what holds but should change (a root key in the store)
+    removed: tuple[Tombstone, ...] = ()  # files gc removed, each covered by its tombstone
 
     @property
     def ok(self) -> bool:
@@ -145,6 +154,7 @@ class _Tally:
     checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     notes: dict[str, str] = field(default_factory=dict)
+    removed: list[Tombstone] = field(default_factory=list)
 
     def ok(self, check: str, n: int = 1) -> None:
         self.checked[check] += n
@@ -258,7 +268,7 @@ def check_store(
         for name, desc in CHECKS
     )
     report = VerifyReport(checks, time.perf_counter() - started, len(lines), anchor_id, pinned,
-                          tuple(warnings))
+                          tuple(warnings), tuple(tally.removed))
     return CheckedStore(report, chain, lines, stored)
 
 
@@ -388,6 +398,8 @@ def _cited_policy(kind: str, predicate: dict) -> str | None:
     if kind == VSA_PREDICATE:
         digest = ((predicate.get("policy") or {}).get("digest") or {}).get("sha256")
         return f"sha256:{digest}" if digest else None
+    if kind == TOMBSTONE_PREDICATE:
+        return predicate.get("policyDigest")
     return None
 
 
@@ -400,6 +412,9 @@ def _check_pairing(
     elif kind == PROVENANCE_PREDICATE:
         claim = None
         named = predicate["buildDefinition"]["internalParameters"].get("siteId")
+    elif kind == TOMBSTONE_PREDICATE:
+        claim = None
+        named = predicate.get("siteId")
     else:
         return
     if key.owner_kind != "site" or key.owner_id != named:
@@ -460,10 +475,17 @@ def _check_subjects(
 ) -> None:
     latest: dict[str, tuple[_Entry, str]] = {}
     claimed: dict[str, set[str]] = defaultdict(set)
+    stone_problems: dict[str, str] = {}
     for entry in entries:
         for subject in entry.statement.get("subject", []):
             name, digest = subject.get("name", ""), (subject.get("digest") or {}).get("sha256")
             previous = latest.get(name)
+            if entry.statement["predicateType"] == TOMBSTONE_PREDICATE:
+                if previous is None or previous[1] != digest:
+                    stone_problems[name] = (f"{entry.label}: names sha256 {(digest or '')[:16]}…"
+                                            " but no earlier record attests those bytes")
+                else:
+                    stone_problems.pop(name, None)
             # Name the shard's own residency record rather than the run's provenance or a
             # release's certification, when they make the same claim.
             if not (previous and previous[1] == digest
@@ -473,6 +495,9 @@ def _check_subjects(
             claimed[name].add(digest)
     root = store_root.resolve()
     superseded = sum(1 for digests in claimed.values() if len(digests) > 1)
+    stones = any(entry.statement["predicateType"] == TOMBSTONE_PREDICATE
+                 for entry, _ in latest.values())
+    departed = _departed_files(entries, tally) if stones else frozenset()
     for name, (entry, expected) in sorted(latest.items()):
         if only is not None and name not in only:
             continue
@@ -480,6 +505,20 @@ def _check_subjects(
         if not path.is_relative_to(root) or not name:
             tally.fail("subject.digest", f"{entry.label}: subject {name!r} is outside the store")
             continue
+        tombstone = entry.statement["predicateType"] == TOMBSTONE_PREDICATE
+        if tombstone:
+            problem = stone_problems.get(name) or (
+                None if name in departed else f"{entry.label}: {name} is a current file of "
+                "its corpus; gc removes only files a later run took out")
+            if problem:
+                tally.fail("subject.digest", problem)
+                continue
+            if not path.exists():
+                tally.removed.append(Tombstone(name, expected, entry.index,
+                                               TombstonePredicate.model_validate(
+                                                   entry.statement["predicate"])))
+                tally.ok("subject.digest")
+                continue
         try:
             actual = file_sha256(path)
         except OSError:
@@ -490,9 +529,21 @@ def _check_subjects(
                        f"{(expected or '')[:16]}… attested by {entry.label}")
         else:
             tally.ok("subject.digest")
+    removed = removal_summary(tally.removed)
     tally.notes["subject.digest"] = f"{len(latest)} files" + (
         f", {superseded} rewritten since an earlier claim" if superseded else ""
-    )
+    ) + (f"; {removed}" if removed else "")
+
+
+def _departed_files(entries: list[_Entry], tally: _Tally) -> frozenset[str]:
+    """The files a later run took out of their corpus's current files (gc's fold)."""
+    runs = [(entry.index, entry.statement) for entry in entries
+            if entry.statement["predicateType"] == PROVENANCE_PREDICATE]
+    try:
+        return frozenset(fold_provenance(runs).departed)
+    except GcError as exc:
+        tally.fail("subject.digest", str(exc))
+        return frozenset()
 
 
 def _check_conservation(entries: list[_Entry], tally: _Tally) -> None:
@@ -518,12 +569,15 @@ def _check_conservation(entries: list[_Entry], tally: _Tally) -> None:
             read, written = int(counts["read"]), int(counts["written"])
             rejected = sum(int(v) for v in counts["rejected"].values())
             duplicates = sum(int(v) for v in counts["duplicates"].values())
+            # a rewrite run (withdrawal) also takes documents out; absent everywhere else
+            withdrawn = sum(int(v) for v in (counts.get("withdrawn") or {}).values())
         except (KeyError, TypeError, ValueError, AttributeError):
             tally.fail("run.conservation", f"{entry.label}: malformed conservation counts")
             continue
-        if read != written + rejected + duplicates:
+        if read != written + rejected + duplicates + withdrawn:
             tally.fail("run.conservation", f"run {run_id}: read {read} != written {written} + "
-                       f"rejected {rejected} + duplicates {duplicates}")
+                       f"rejected {rejected} + duplicates {duplicates}"
+                       + (f" + withdrawn {withdrawn}" if withdrawn else ""))
         elif shard_rows.get(run_id, 0) != written:
             attested = shard_rows.get(run_id, 0)
             tally.fail("run.conservation", f"run {run_id}: its shards attest {attested} rows "

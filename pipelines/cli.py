@@ -91,8 +91,10 @@ _USER_ERRORS = {
     "lineage.policy": ("PolicyError",),
     "lineage.record": ("RecordError",),
     "lineage.release": ("ReleaseError",),
+    "lineage.withdraw": ("WithdrawalError",),
     "pipelines.guard": ("ResidencyViolation",),
     "pipelines.store": ("StoreBusy",),
+    "pipelines.withdraw_scan": ("WithdrawScanError",),
     "transforms.pii": ("PiiConfigError",),
 }
 
@@ -124,9 +126,10 @@ def _run_with_progress(plan, stages, runner: RunnerChoice, run_id: str) -> RunSu
 
 
 def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
-                   create_local_site: bool = False):
+                   create_local_site: bool = False, full: bool = False):
     """Validate, guard, plan, run and record one manifest; the body of `kura onboard`. The
-    progress line names each stage, from the residency check to signing."""
+    progress line names each stage, from the residency check to signing. Raises
+    pipelines.increment.UpToDate when the corpus already holds every source, unchanged."""
     from pipelines.launch import launch
 
     manifest = load_manifest(manifest_path)
@@ -135,7 +138,7 @@ def onboard_corpus(manifest_path: Path, store: Path, runner: RunnerChoice,
         return launch(manifest, manifest_path, store, runner,
                       run=lambda plan, stages, run_id: _curate_with_progress(
                           progress, plan, stages, runner, run_id),
-                      create_local_site=create_local_site, announce=note_line)
+                      create_local_site=create_local_site, announce=note_line, full=full)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -153,6 +156,9 @@ def onboard(
     region: Annotated[str | None, typer.Option(
         help="The runner's region (Dataflow); checked by the residency guard, and it wins over "
              "a --region after `--`.")] = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Read every source again, even when the corpus holds all but new ones "
+                       "unchanged (by default such a run reads only the new sources).")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Onboard a corpus: check residency, then read, curate and write it into the store.
@@ -166,10 +172,23 @@ def onboard(
     Exit status: 0 every written document is certified; 2 a user error, nothing run;
     3 documents were withheld (quarantined by the residual-PII gate, or in a shard whose suite
     failed); 4 a source yielded no document. The run summary and report name each.
+
+    A corpus already in the store is onboarded incrementally when only sources were added (the
+    configuration and every source it holds unchanged in size and modification time): only the
+    new sources are read, deduplicated against what the store holds, and added to the corpus.
+    Anything else is a full run, and one line says why; with nothing new, nothing runs (exit 0).
     """
+    from pipelines.increment import UpToDate
+
     choice = RunnerChoice(runner=runner, workers=workers, running_mode=running_mode,
                           region=region, extra_args=tuple(ctx.args))
-    result = onboard_corpus(manifest, store, choice)
+    try:
+        result = onboard_corpus(manifest, store, choice, full=full)
+    except UpToDate as nothing_new:
+        if json_output:
+            print_json({"corpusId": nothing_new.corpus_id, "status": 0, "mode": "none",
+                        "note": str(nothing_new)})
+        return
     summary = result.summary
     result_outcome = outcome(summary)
     summary_path = store / "runs" / (summary.run_id + ".json")
@@ -178,6 +197,8 @@ def onboard(
             "runId": summary.run_id,
             "corpusId": summary.corpus_id,
             "status": result_outcome.status,
+            "mode": summary.mode,
+            "note": summary.mode_note,
             "problems": list(result_outcome.lines),
             "runSummary": str(summary_path),
             "report": str(result.report),
@@ -239,10 +260,13 @@ def schema(
 
 def _mount_subcommands() -> None:
     from pipelines.cli_check import check
+    from pipelines.cli_forget import forget_command
+    from pipelines.cli_gc import gc
     from pipelines.cli_lineage import audit_app, keys_app
     from pipelines.cli_openlineage import audit_openlineage
     from pipelines.cli_release import pull, release_app
     from pipelines.cli_store import store_app
+    from pipelines.cli_withdraw import withdraw
 
     app.add_typer(release_app, name="release")
     app.command("pull")(pull)
@@ -251,6 +275,9 @@ def _mount_subcommands() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(store_app, name="store")
     app.command("check")(check)
+    app.command("gc")(gc)
+    app.command("withdraw")(withdraw)
+    app.command("forget")(forget_command)
 
 
 _mount_subcommands()

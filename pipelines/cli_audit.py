@@ -23,6 +23,7 @@ from lineage.audit_log import parse_log
 from lineage.log import LogError, TransparencyLog
 from lineage.policy import TRUST_ROOT_ENV, PolicyError
 from lineage.prove import IndexOutOfRange, ProveError, RecordProof, prove
+from lineage.tombstone import removal_summary
 from lineage.trace import ShardTrace, SourceTrace, TraceError, trace_shard, trace_source
 from lineage.verify import VerifyReport, verify_store
 from pipelines.cli_common import (
@@ -55,6 +56,8 @@ def verify_json(store: Path, report: VerifyReport) -> dict[str, Any]:
         "failures": report.failures(), "warnings": list(report.warnings),
         "anchor": {"keyid": report.anchor_keyid, "pinned": report.pinned},
         "logSize": report.log_size, "seconds": round(report.seconds, 3),
+        "removed": [{"path": t.name, "sha256": t.sha256, "tombstoneIndex": t.log_index,
+                     **t.predicate.to_json_dict()} for t in report.removed],
     }
 
 
@@ -97,6 +100,9 @@ def audit_verify(
         console.print(f"[red]✗[/red] {escape(line)}", soft_wrap=True)
     for line in report.warnings:
         console.print(f"[yellow]![/yellow] {escape(line)}", soft_wrap=True)
+    if report.removed:
+        console.print(f"{escape(removal_summary(report.removed))}: each covered by a signed "
+                      "tombstone (`kura audit verify --json` lists them)", soft_wrap=True)
     verdict = "[green]all checks hold[/green]" if report.ok else "[red]verification FAILED[/red]"
     anchor = "pinned" if report.pinned else "the store's own, NOT pinned"
     console.print(f"{verdict}: {report.log_size} log records, trust anchor "
@@ -169,8 +175,23 @@ def _print_source_trace(s: SourceTrace) -> None:
         if not run.shards:
             console.print("     wrote no shard from it")
         for shard in run.shards:
+            gone = (f"; data withdrawn from it at log index "
+                    f"{', '.join(map(str, shard.withdrawn_by))}" if shard.withdrawn_by else "")
             console.print(f"     -> shard {shard.name} (log index {shard.log_index}), "
-                          f"{_releases_text(shard.releases)}")
+                          f"{_releases_text(shard.releases)}{gone}")
+    for withdrawal in s.withdrawals:
+        console.print(f"  [yellow]withdrawn:[/yellow] {escape(withdrawal.describe())}")
+    if not s.withdrawals:
+        console.print("  not withdrawn")
+    if not s.releases:
+        console.print("  in no release")
+    for entry in s.releases:
+        ref = entry.release
+        held = (f"[yellow]holds data withdrawn at log index "
+                f"{', '.join(map(str, entry.withdrawn_by))}[/yellow]" if entry.withdrawn_by
+                else "its data from this source is not withdrawn")
+        console.print(f"  release {ref.release} (log index {ref.log_index}): "
+                      f"{len(entry.shards)} shard(s) with data from it; {held}")
 
 
 @audit_app.command("trace")

@@ -34,6 +34,7 @@ from lineage.release import (
     release_path,
     shard_problem,
     verify_release,
+    withdrawn_note,
 )
 from pipelines.cli_common import (
     DEFAULT_STORE,
@@ -193,8 +194,11 @@ def release_show(
         raise _fail(str(exc)) from None
     problems = {shard.name: shard_problem(store, verified, shard) for shard in verified.shards}
     failed = [p for p in problems.values() if p]
+    warning = withdrawn_note(verified)
     if json_output:
         print_json(shown_json(verified, problems))
+        if warning:
+            note_line(f"warning: {warning}")
         if failed:
             error_line(f"release {name} NOT verified: {len(failed)} shard(s) differ: {failed[0]}")
             raise typer.Exit(1)
@@ -211,11 +215,19 @@ def release_show(
     if not verified.corpus_facts:
         console.print("  no corpus license or sensitivity in this certification: it was made "
                       "before Kura recorded them")
-    table = Table("shard", "sha256", "rows", "bytes", "verified")
+    withdrawn = {w.name: w for w in verified.withdrawn}
+    table = Table("shard", "sha256", "rows", "bytes", "verified", "withdrawn")
     for shard in verified.shards:
+        held = withdrawn.get(shard.name)
         table.add_row(shard.name, shard.sha256, f"{shard.rows:,}", f"{shard.bytes:,}",
-                      "[red]NO[/red]" if problems[shard.name] else "[green]yes[/green]")
+                      "[red]NO[/red]" if problems[shard.name] else "[green]yes[/green]",
+                      f"[yellow]{held.documents}[/yellow]" if held else "")
     console.print(table)
+    if warning:
+        console.print(f"[yellow]! {warning}[/yellow]")
+        for w in sorted({w.log_index: w for s in verified.withdrawn
+                         for w in s.withdrawals}.values(), key=lambda w: w.log_index):
+            console.print(f"  [yellow]{w.describe()}[/yellow]")
     for problem in failed:
         console.print(f"[red]✗[/red] {problem}")
     if failed:
@@ -242,6 +254,8 @@ def shown_json(verified: VerifiedRelease, problems: dict[str, str | None]) -> di
         "shards": [{**shard.to_json_dict(), "verified": problems[shard.name] is None}
                    for shard in verified.shards],
         "problems": [p for p in problems.values() if p],
+        "holdsWithdrawnData": bool(verified.withdrawn),
+        "withdrawn": [w.to_json() for w in verified.withdrawn],
     }
 
 
@@ -264,6 +278,8 @@ def pull(
         raise _fail(f"refused: {exc}; nothing was written to {dest}") from None
     except (ReleaseError, PolicyError, OSError) as exc:
         raise _fail(str(exc)) from None
+    if pulled.withdrawn:
+        note_line(f"warning: {pulled.withdrawn}")
     if json_output:
         print_json(pulled_json(pulled))
         return
@@ -291,6 +307,7 @@ def pulled_json(pulled: PulledRelease) -> dict:
         "bytesCopied": pulled.bytes_copied,
         "seconds": round(pulled.seconds, 3),
         "v1Shards": pulled.v1_shards,
+        "withdrawnData": pulled.withdrawn,
         "corpusFacts": [fact.to_json_dict() for fact in pulled.corpus_facts],
         "shards": [shard.to_json_dict() for shard in pulled.shards],
     }

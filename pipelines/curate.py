@@ -117,7 +117,8 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
     if stages.rebalance:
         docs = docs | "SpreadDocuments" >> beam.Reshuffle()
     for step in stages.steps:
-        docs, step_rejects = docs | step.name.capitalize() >> ApplyStep(step)
+        label = getattr(step, "label", step.name)  # two steps may share a name (rejects)
+        docs, step_rejects = docs | label.capitalize() >> ApplyStep(step)
         rejects.append(step_rejects)
 
     digest = AsSingleton(
@@ -302,6 +303,7 @@ def summarize(plan: CurationPlan, run_id: str, run_tmp: Path,
             uri=report.uri, sha256=report.sha256, bytes=report.bytes, encoding=report.encoding,
             records=report.records, status=report.status,
             location=plan.manifest.sources[planned.source_index].location,
+            mtime_ns=planned.mtime_ns, settings_sha256=planned.settings_sha256,
         ))
     root = plan.store.root
     quarantine_dir = plan.store.quarantine(plan.corpus_id).resolve()

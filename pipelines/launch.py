@@ -17,16 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lineage.corpus_state import corpus_state
 from lineage.keys import SiteContext, ensure_local_site, load_site_context
+from lineage.log import TransparencyLog
 from lineage.owners import check_corpus_owner
 from lineage.record import RecordedRun
 from pipelines.check_sources import refuse_bad_sources
 from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
+from pipelines.increment import UpToDate, decide_run, plan_reading, with_decision
 from pipelines.launch_config import check_launch_recorded, launch_config, use_filesystem_options
 from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan, plan_run
-from pipelines.stages import stages_for
+from pipelines.pseudonym_index import index_run
+from pipelines.stages import own_signature_files, stages_for, withdrawn_set
 from pipelines.store import Announce, discard, publish, recover, staging_root, store_lock
 from pipelines.validation import validate_run
 from schemas.manifest import Manifest
@@ -56,9 +60,13 @@ def site_context(store_root: Path, create_local_site: bool) -> SiteContext:
 
 def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: RunnerChoice,
            run: RunFn, create_local_site: bool = False,
-           announce: Announce = _quiet) -> LaunchResult:
+           announce: Announce = _quiet, full: bool = False) -> LaunchResult:
     """Guard, then, holding the store lock: recover leftovers, plan, run into staging,
-    validate, publish. Nothing a failed or interrupted run wrote is published."""
+    validate, publish. Nothing a failed or interrupted run wrote is published.
+
+    A corpus already in the store whose sources and configuration are unchanged but for new
+    sources gets an append run that reads only those (pipelines/increment.py); `full` forces a
+    full run. Raises UpToDate when there is nothing new to read."""
     # Parsed once: the guard checks, the pipeline runs with and the summary records this object.
     config = launch_config(runner)
     check_secret(manifest.pii)  # a missing pseudonym secret stops the launch, before the lock
@@ -71,19 +79,30 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
             announce(line)
         check_corpus_owner(store_root, manifest.corpus.id, manifest.corpus.member)
         plan = plan_run(manifest, manifest_path, store_root, output_location=site.location)
+        lines = TransparencyLog(store_root).read().lines
+        decision = decide_run(
+            plan.files, plan.config_digest, corpus_state(lines, plan.corpus_id),
+            has_signatures=bool(own_signature_files(plan)), full=full)
+        if decision.note:
+            announce(decision.note)
+        if decision.mode == "none":
+            raise UpToDate(plan.corpus_id, decision.note or "")
+        plan = plan_reading(plan, decision)
         run_id = new_run_id()
         staging = staging_root(store_root, run_id)
         staged = replace(plan, store=StoreLayout(staging))
         # Prior signatures come from the published store (`plan`); this run's go to staging.
         stages = stages_for(plan, staged.store.signatures(plan.corpus_id),
                             scratch_dir=staged.store.tmp(run_id) / "dedup",
-                            rebalance=runner.workers > 1)
+                            rebalance=runner.workers > 1, append=decision.mode == "append",
+                            withdrawn=withdrawn_set(store_root, lines, plan.corpus_id))
         try:
             staged.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(manifest_path, staged.store.manifest(plan.corpus_id))
-            summary = run(staged, stages, run_id)
+            summary = with_decision(run(staged, stages, run_id), decision)
             check_launch_recorded(summary, config)
             validated = validate_run(staging, summary, manifest)
+            index_run(staging, validated.summary, manifest)  # pseudonym mode: hashes only
             published = publish(
                 store_root, staging, validated.summary,
                 validation_digests={p: v.result_digest for p, v in validated.validations.items()},

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from lineage.corpus_state import configuration_digest
 from schemas.manifest import Location, Manifest, ManifestError, SourceSection
 from schemas.records import SourceFile, document_schema
 from schemas.store import StoreLayout
@@ -50,6 +51,8 @@ class PlannedFile:
     source: SourceFile
     size: int
     source_index: int
+    mtime_ns: int | None = None  # from the listing; None where the file system gives none
+    settings_sha256: str | None = None  # `source_settings_digest` of its manifest source
 
 
 @dataclass(frozen=True)
@@ -122,11 +125,23 @@ def _outside_store(path: Path, store_root: Path | None, field: str) -> None:
                             "not be read from the store")
 
 
-def _expand_remote(pattern: str) -> list[tuple[str, int]]:
+def _expand_remote(pattern: str) -> list[tuple[str, int, int | None]]:
     from apache_beam.io.filesystems import FileSystems
 
     result = FileSystems.match([pattern])[0]
-    return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
+    return sorted((m.path, m.size_in_bytes, _seconds_to_ns(m.last_updated_in_seconds))
+                  for m in result.metadata_list)
+
+
+def _seconds_to_ns(seconds: float | None) -> int | None:
+    return round(seconds * 1_000_000_000) if seconds else None
+
+
+def source_settings_digest(section: SourceSection) -> str:
+    """sha256 of how a source's files are read and where they are (every setting but `uri`):
+    a file read under other settings is not the file the corpus holds."""
+    settings = section.model_dump(mode="json", exclude={"uri"})
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 def source_root(manifest: Manifest, base: Path) -> Path:
@@ -169,10 +184,11 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
         encoding=section.encoding,
         max_record_bytes=manifest.limits.max_record_bytes,
     )
+    settings = source_settings_digest(section)
     if section.uri.startswith(REMOTE_SCHEMES):
-        found = [(uri, size) for uri, size in _expand_remote(section.uri)]
-        planned = [PlannedFile(SourceFile(uri=uri, path=uri, name=uri, **common), size, index)
-                   for uri, size in found]
+        planned = [PlannedFile(SourceFile(uri=uri, path=uri, name=uri, **common), size, index,
+                               mtime_ns, settings)
+                   for uri, size, mtime_ns in _expand_remote(section.uri)]
     else:
         planned = []
         for resolved in _expand_local(section.uri, base, field):
@@ -180,7 +196,9 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
             name = os.path.relpath(resolved, base.resolve())  # part of doc ids: never changes
             uri = recorded_uri(resolved, root, absolute, field)
             source = SourceFile(uri=uri, path=str(resolved), name=name, **common)
-            planned.append(PlannedFile(source, resolved.stat().st_size, index))
+            listed = resolved.stat()
+            planned.append(PlannedFile(source, listed.st_size, index, listed.st_mtime_ns,
+                                       settings))
     if not planned:
         raise ManifestError(f"{field}: no file matches {section.uri!r}")
     return planned
@@ -189,10 +207,10 @@ def resolve_source(index: int, section: SourceSection, manifest: Manifest,
 def config_digest(manifest: Manifest, kura: str) -> str:
     """Digest of everything but the sources that shapes the outputs (names include it).
     `corpus.root` is left out: as written it may be an absolute path of the steward's machine,
-    and what it changes (the recorded source names) is in the shards, not the configuration."""
-    config = manifest.model_dump(mode="json", exclude={"sources": True, "corpus": {"root"}})
-    config["kura_version"] = kura
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    and what it changes (the recorded source names) is in the shards, not the configuration.
+    One function computes it here and from a signed run's parameters (lineage/corpus_state.py),
+    so an onboard can tell whether it may append to the corpus's runs."""
+    return configuration_digest(manifest.model_dump(mode="json", exclude={"sources"}), kura)
 
 
 def plan_run(manifest: Manifest, manifest_path: Path, store_root: Path,

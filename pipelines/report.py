@@ -65,11 +65,26 @@ def _header(data: ReportData) -> Html:
             ("sensitivity", corpus.get("sensitivity", "-")),
             ("Kura", s.kura_version), ("manifest sha256", code(s.manifest_sha256)),
             ("output location", f"{location.provider} {location.country} {location.region}"),
+            ("mode", _mode_text(s)),
         ])
         + '<nav aria-label="Contents"><ol>'
         + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in CONTENTS)
         + "</ol></nav></header>"
     )
+
+
+def _mode_text(summary: RunSummary) -> str:
+    """Full, incremental or rewrite, and why (the counts of an append run are its new sources')."""
+    if summary.mode == "append":
+        text = (f"append (incremental): read only new sources; {len(summary.skipped):,} the "
+                "corpus holds unchanged were skipped (see Inputs); the counts are this run's")
+    elif summary.mode == "rewrite":
+        text = f"rewrite of {len(summary.replaces):,} file(s)" + (
+            f" (withdrawal at log index {summary.withdrawal})"
+            if summary.withdrawal is not None else "")
+    else:
+        text = "full"
+    return f"{text}. {summary.mode_note}" if summary.mode_note else text
 
 
 def _funnel(data: ReportData) -> Html:
@@ -194,7 +209,8 @@ def _duplicates(data: ReportData) -> Html:
         [_cluster_row(c) for c in data.clusters], numeric=(4,),
         caption=f"Example clusters ({len(data.clusters)} of {data.cluster_count:,}): ids and "
                 "similarity only. Exact duplicates have Jaccard 1; a cross-corpus duplicate's "
-                "kept document is in a corpus the store already held.")
+                "kept document is in a corpus the store already held, an earlier-run one's in "
+                "this corpus's current shards.")
     return section(
         "duplicates", "Duplicates removed", kinds,
         f"<p>{data.cluster_count:,} clusters; each kept its lowest document id. Every removed "
@@ -242,7 +258,18 @@ def _inputs(data: ReportData) -> Html:
               [[i.uri, i.status, i.encoding or "", i.records, i.bytes, (i.sha256 or "")[:16]]
                for i in s.inputs], numeric=(3, 4), uri=(0, 5)),
         "</details>",
+        _skipped(s),
     )
+
+
+def _skipped(summary: RunSummary) -> str:
+    """An append run's sources it did not read: the corpus holds them from earlier runs."""
+    if not summary.skipped:
+        return ""
+    return (f"<h3>Skipped: {len(summary.skipped):,} source(s) the corpus holds unchanged</h3>"
+            + table(["source", "sha256", "read by the run at log index"],
+                    [[k.uri, (k.sha256 or "")[:16], k.log_index] for k in summary.skipped],
+                    numeric=(2,), uri=(0, 1)))
 
 
 def _validation_text(summary: RunSummary, path: str) -> str:

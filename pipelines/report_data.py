@@ -19,7 +19,7 @@ from schemas.run import RESIDUAL_PII_CHECK, RunSummary
 # Reject steps in the order the pipeline runs them; the funnel groups rejects by this prefix.
 STAGE_ORDER: tuple[str, ...] = ("ingest", "normalize", "analyze", "quality", "pii")
 # Duplicate kinds in the order they are shown; any other kind follows, by name.
-KIND_ORDER: tuple[str, ...] = ("exact", "near", "cross-corpus")
+KIND_ORDER: tuple[str, ...] = ("exact", "near", "cross-corpus", "earlier-run")
 # Reason fields that observe one record (a value, a position, a count) rather than name the rule
 # and its parameters: dropped when reasons are grouped, so equal causes count together.
 OBSERVED_FIELDS = frozenset({

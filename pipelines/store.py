@@ -12,10 +12,11 @@ corpus published before its own publish, and concurrent onboards give the shards
 onboards in sequence (in the order they took the lock).
 
 Publishing moves each staged file to its place (os.replace: same file system), replaces the
-corpus's signature folder, appends the signed records (unless the log already has them) and
-writes the run summary and report; every step can be repeated. So a run that dies before
-PUBLISH changes nothing and its staging is removed by the next command; one that dies while
-publishing is completed by the next command. Each says so in one line.
+corpus's signature folder (an append run adds its files to it instead), appends the signed
+records (unless the log already has them) and writes the run summary and report; every step can
+be repeated. So a run that dies before PUBLISH changes nothing and its staging is removed by the
+next command; one that dies while publishing is completed by the next command. Each says so in
+one line.
 """
 
 from __future__ import annotations
@@ -133,6 +134,19 @@ def _replace_signatures(staging: Path, store_root: Path, corpus_id: str) -> None
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _add_signatures(staging: Path, store_root: Path, corpus_id: str, run_id: str) -> None:
+    """An append run's signatures join the corpus's folder (the documents it already holds
+    keep theirs), each under a name of its own: `<run_id>-signatures-....parquet`."""
+    staged = StoreLayout(staging).signatures(corpus_id)
+    if not staged.is_dir():
+        return  # published already (or the run kept none)
+    target = StoreLayout(store_root).signatures(corpus_id)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(staged.glob("*.parquet")):
+        os.replace(path, target / f"{run_id}-{path.name}")
+    shutil.rmtree(staged)
+
+
 def publish(store_root: Path, staging: Path, summary: RunSummary,
             validation_digests: dict[str, str], validation_passed: dict[str, bool]) -> Published:
     """Mark the staged run complete, then publish it (the caller holds the store lock)."""
@@ -149,7 +163,10 @@ def _publish_marked(store_root: Path, staging: Path) -> Published:
     marker = json.loads((staging / MARKER).read_text())
     summary = RunSummary.model_validate(marker["summary"])
     _move_into_place(staging, store_root)
-    _replace_signatures(staging, store_root, summary.corpus_id)
+    if summary.mode == "append":
+        _add_signatures(staging, store_root, summary.corpus_id, summary.run_id)
+    else:
+        _replace_signatures(staging, store_root, summary.corpus_id)
     layout = StoreLayout(store_root)
     layout.runs.mkdir(parents=True, exist_ok=True)
     summary_path = layout.run_summary(summary.run_id)

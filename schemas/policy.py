@@ -27,7 +27,9 @@ from schemas.predicates import (
     POLICY_PAYLOAD_TYPE,
     PROVENANCE_PREDICATE,
     RESIDENCY_PREDICATE,
+    TOMBSTONE_PREDICATE,
     VSA_PREDICATE,
+    WITHDRAWAL_PREDICATE,
     CamelModel,
 )
 
@@ -38,8 +40,9 @@ Role = Literal["root", "site", "certifier"]
 # What each role may sign: predicate types for statements, payload types for the rest.
 DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
     "root": [POLICY_PAYLOAD_TYPE, CHECKPOINT_PAYLOAD_TYPE],
-    "site": [RESIDENCY_PREDICATE, PROVENANCE_PREDICATE, CHECKPOINT_PAYLOAD_TYPE],
-    "certifier": [VSA_PREDICATE],
+    "site": [RESIDENCY_PREDICATE, PROVENANCE_PREDICATE, CHECKPOINT_PAYLOAD_TYPE,
+             TOMBSTONE_PREDICATE],
+    "certifier": [VSA_PREDICATE, WITHDRAWAL_PREDICATE],
 }
 
 SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # also a folder and key-file name part

@@ -23,6 +23,11 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 RESIDENCY_PREDICATE = "https://kura.dev/attestation/residency/v1"
 PROVENANCE_PREDICATE = "https://slsa.dev/provenance/v1"
 VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
+# A file whose bytes `kura gc` removed, signed by the site key (lineage/tombstone.py).
+TOMBSTONE_PREDICATE = "https://kura.dev/tombstone/v1"
+# A withdrawal: documents that no later release may hold, signed by a certifier key
+# (lineage/withdraw.py).
+WITHDRAWAL_PREDICATE = "https://kura.dev/withdrawal/v1"
 
 # The build type of a Kura curation run inside a SLSA provenance.
 CURATE_BUILD_TYPE = "https://kura.dev/buildtypes/curate/v1"
@@ -236,6 +241,56 @@ class VsaPredicate(_Model):
     corpus_facts: list[CertifiedCorpus] | None = None
 
 
+TombstoneReason = Literal["superseded", "withdrawn", "replaced"]
+
+
+class TombstonePredicate(_Model):
+    """A tombstone: `kura gc` removed the bytes of its one subject (store-relative name, the
+    sha256 last attested for it). `supersededBy` is the log index of the provenance record whose
+    run took the file out of its corpus's current files (`reason` "superseded": a later full
+    run; "withdrawn": a rewrite enacting the withdrawal record at log index `withdrawal`;
+    "replaced": a rewrite without one); `supersededAt` is that record's signedAt, the start of
+    the retention period. No verdict rests on the times: they are for people."""
+
+    reason: TombstoneReason
+    superseded_by: int = Field(ge=0)
+    superseded_at: str
+    withdrawal: int | None = Field(None, ge=0)
+    retention_days: float = Field(ge=0)
+    bytes: int = Field(ge=0)
+    removed_at: str
+    site_id: str
+    policy_digest: str
+
+
+WithdrawalKind = Literal["source", "all", "forget"]
+
+
+class WithdrawnSource(_Model):
+    uri: str
+    sha256: str | None = None
+
+
+class WithdrawalPredicate(_Model):
+    """A withdrawal, signed by a certifier key: from its log index on, no release may hold the
+    documents listed in the withdrawn-documents file (a subject, withdrawals/<corpus>/<id>.parquet:
+    ids, sources and where each was, never text). The other subjects are the files that held
+    them (name, sha256), which a rewrite run (provenance `withdrawal` = this log index) replaces.
+    `kind`: "source" (given sources), "all" (every source of the corpus), "forget" (the documents
+    that mention a person, found by `forgottenTokens`: sha256 hex of keyed pseudonym tokens).
+    `reason` is recorded as the steward gave it."""
+
+    corpus_id: str
+    kind: WithdrawalKind
+    reason: str
+    sources: list[WithdrawnSource] = Field(default_factory=list)
+    documents: int = Field(ge=0)
+    documents_file: str = Field(description="the subject naming the withdrawn-documents file")
+    forgotten_tokens: list[str] = Field(default_factory=list)
+    withdrawn_at: str
+    certifier_id: str
+
+
 class Subject(_Model):
     name: str
     uri: str | None = None
@@ -255,6 +310,8 @@ PREDICATE_MODELS: dict[str, type[_Model]] = {
     RESIDENCY_PREDICATE: ResidencyPredicate,
     PROVENANCE_PREDICATE: ProvenancePredicate,
     VSA_PREDICATE: VsaPredicate,
+    TOMBSTONE_PREDICATE: TombstonePredicate,
+    WITHDRAWAL_PREDICATE: WithdrawalPredicate,
 }
 
 

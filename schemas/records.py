@@ -58,6 +58,9 @@ class Reject:
 
     step: str
     reason: Mapping[str, Any]
+    # True for data that was taken back (a withdrawal): the reject row counts the record but
+    # keeps none of its bytes.
+    withhold_raw: bool = False
 
 
 @dataclass(frozen=True)

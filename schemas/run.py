@@ -16,6 +16,9 @@ RUN_SUMMARY_VERSION = "1"
 RESIDUAL_PII_CHECK = "validate.residual_pii"  # the per-document gate's step (transforms/gate.py)
 
 InputStatus = Literal["ok", "empty", "unreadable", "binary"]
+# full: the run's outputs are the corpus; append: they join its current files (an incremental
+# onboard read only new sources); rewrite: they replace the files `replaces` names (withdrawal).
+RunMode = Literal["full", "append", "rewrite"]
 
 
 class _Frozen(BaseModel):
@@ -30,6 +33,12 @@ class InputFile(_Frozen):
     records: int
     status: InputStatus
     location: Location
+    mtime_ns: int | None = Field(
+        None, description="the file's modification time (ns) in the listing the run planned "
+        "from; a later onboard skips an input whose size and mtime are unchanged")
+    settings_sha256: str | None = Field(
+        None, description="sha256 of the manifest source settings it was read with (format, "
+        "text_field, encoding, location): changed settings mean the file is read again")
 
 
 class StoredFile(_Frozen):
@@ -49,10 +58,14 @@ class Counts(_Frozen):
     written: int
     rejected: dict[str, int] = Field(default_factory=dict, description="by step")
     duplicates: dict[str, int] = Field(default_factory=dict, description="by kind")
+    withdrawn: dict[str, int] = Field(
+        default_factory=dict, description="rewrite runs: documents taken out by a withdrawal, "
+        "by kind (kept, duplicate, reject, withheld)")
 
     def balanced(self) -> bool:
         return self.read == (
             self.written + sum(self.rejected.values()) + sum(self.duplicates.values())
+            + sum(self.withdrawn.values())
         )
 
 
@@ -74,8 +87,11 @@ class SourceCounts(_Frozen):
     duplicates: dict[str, int] = Field(default_factory=dict, description="by kind")
 
     def yielded_nothing(self) -> bool:
-        """No document of this source is in a shard or stood for by one (a duplicate)."""
-        return self.written == 0 and not any(self.duplicates.values())
+        """No document of this source is in a shard or stood for by one (a duplicate), and
+        that is news: a source whose every record an earlier withdrawal took back is not."""
+        every_record_withdrawn = self.read > 0 and self.rejected.get("withdrawn", 0) == self.read
+        return (self.written == 0 and not any(self.duplicates.values())
+                and not every_record_withdrawn)
 
 
 class Quarantined(_Frozen):
@@ -90,6 +106,14 @@ class Quarantined(_Frozen):
     )
     entities: dict[str, int] = Field(default_factory=dict, description="residual PII by type")
     path: str = Field(description="where they are, relative to the store")
+
+
+class SkippedInput(_Frozen):
+    """A source an append run did not read: the corpus already holds it, unchanged."""
+
+    uri: str
+    sha256: str | None
+    log_index: int = Field(description="the provenance record of the run that read it")
 
 
 class RunSummary(_Frozen):
@@ -118,6 +142,16 @@ class RunSummary(_Frozen):
     quarantined: list[Quarantined] = Field(
         default_factory=list, description="what was withheld from certification, and why"
     )
+    mode: RunMode = Field("full", description="full, append (incremental) or rewrite")
+    replaces: list[str] = Field(
+        default_factory=list, description="rewrite: the store paths this run's outputs replace")
+    withdrawal: int | None = Field(
+        None, description="rewrite: log index of the withdrawal record this run enacts")
+    skipped: list[SkippedInput] = Field(
+        default_factory=list,
+        description="append: the corpus's sources this run did not read, being unchanged")
+    mode_note: str | None = Field(
+        None, description="why the run is full or append, in one line (for the steward)")
 
     def withheld_documents(self) -> int:
         """Written or quarantined documents that cannot be certified."""

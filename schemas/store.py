@@ -8,6 +8,10 @@
                                             shards that failed their suite
     <store>/duplicates/<corpus_id>/*.parquet removed duplicates
     <store>/signatures/<corpus_id>/*.parquet MinHash signatures, for cross-corpus dedup
+    <store>/pseudonyms/<corpus_id>/*.parquet  per shard of a pseudonym-mode corpus: sha256 of each
+                                            pseudonym token in its text and the doc_id (hashes only)
+    <store>/withdrawals/<corpus_id>/<id>.parquet  the documents a withdrawal took out: ids,
+                                            sources and where each was (never text)
     <store>/runs/<run_id>.json              one run summary per run
     <store>/lineage/log.jsonl               the append-only log of DSSE envelopes
     <store>/lineage/checkpoints/            signed Merkle checkpoints
@@ -44,6 +48,12 @@ class StoreLayout:
     def signatures(self, corpus_id: str | None = None) -> Path:
         base = self.root / "signatures"
         return base / corpus_id if corpus_id else base
+
+    def pseudonyms(self, corpus_id: str) -> Path:
+        return self.root / "pseudonyms" / corpus_id
+
+    def withdrawals(self, corpus_id: str) -> Path:
+        return self.root / "withdrawals" / corpus_id
 
     @property
     def runs(self) -> Path:

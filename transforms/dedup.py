@@ -15,7 +15,10 @@ The pieces, in the order a run uses them:
 
 Nodes are doc ids. A stored document of an earlier corpus enters the graph as `stored_node(id)`,
 which sorts before every doc id, so a cluster touching the store is headed by a stored document
-and every member of this corpus in it is removed as "cross-corpus".
+and every member of this corpus in it is removed as "cross-corpus". An incremental (append) run
+also matches the documents its own corpus already holds: `stored_node(id, earlier=True)` sorts
+before those of other corpora, and the members it heads are removed as "earlier-run" (a
+published shard keeps its documents; the new one is the duplicate).
 
 Signatures compare only under the same shingle hash (transforms.signature_store). When the store
 holds signatures of another hash than this run's, every document of the run also carries its
@@ -38,8 +41,9 @@ from schemas.dedup import DedupConfig
 from transforms.minhash import MinHasher, estimated_jaccard
 from transforms.signature_store import SignatureFileError, config_for_file, lean_minhashes
 
-KINDS = ("kept", "exact", "near", "cross-corpus")
+KINDS = ("kept", "exact", "near", "cross-corpus", "earlier-run")
 _STORED = "\x00"  # sorts before any character of a doc id
+_EARLIER = "\x01"  # after _STORED: a document an earlier run of this very corpus kept
 # Buckets up to this size give all their pairs; larger ones (shared boilerplate) give each member
 # a pair with the bucket's lowest id and with its next `_WINDOW` neighbours in id order, so a
 # bucket of n documents costs O(n) pairs, not O(n^2).
@@ -246,15 +250,22 @@ def star_components(edges: Iterable[tuple[str, str]],
 
 # --- cross-corpus nodes and verdicts -----------------------------------------------------------
 
-def stored_node(doc_id: str) -> str:
-    return _STORED + doc_id
+def stored_node(doc_id: str, earlier: bool = False) -> str:
+    """The graph node of a stored document; `earlier`: one of this corpus's earlier runs."""
+    return _STORED + (_EARLIER if earlier else "") + doc_id
 
 
 def is_stored(node: str) -> bool:
     return node.startswith(_STORED)
 
 
+def is_earlier_run(node: str) -> bool:
+    return node.startswith(_STORED + _EARLIER)
+
+
 def node_doc_id(node: str) -> str:
+    if is_earlier_run(node):
+        return node[len(_STORED) + len(_EARLIER):]
     return node[len(_STORED):] if is_stored(node) else node
 
 
@@ -264,7 +275,9 @@ class DedupVerdict:
 
     kind: "kept" (the cluster's lowest doc_id, written), "exact" (same matching key as the kept
     one), "near" (a near duplicate), "cross-corpus" (already held by an earlier corpus, whose
-    document `kept_doc_id` is). estimated_jaccard is against the kept document's signature.
+    document `kept_doc_id` is), "earlier-run" (already held by an earlier run of this corpus:
+    an append run's document that duplicates a published one). estimated_jaccard is against
+    the kept document's signature.
     """
 
     doc_id: str
@@ -345,7 +358,7 @@ def _head_verdicts(head: Member, joined: list[tuple[Member, float]]) -> list[Ded
         verdicts.append(DedupVerdict(kept_id, "kept", cluster_id, kept_id, 1.0))
     for member, jaccard in current:
         if is_stored(head.node):
-            kind = "cross-corpus"
+            kind = "earlier-run" if is_earlier_run(head.node) else "cross-corpus"
         else:
             kind = "exact" if member.exact == head.exact else "near"
         verdicts.append(DedupVerdict(member.node, kind, cluster_id, kept_id, jaccard))
@@ -360,7 +373,10 @@ class PriorIndex:
     are checked against the estimated Jaccard like any other candidate.
     """
 
-    def __init__(self, config: DedupConfig, paths: Sequence[Path]) -> None:
+    def __init__(self, config: DedupConfig, paths: Sequence[Path],
+                 earlier: Sequence[Path] = ()) -> None:
+        """`paths`: other corpora's signature files; `earlier`: this corpus's own current ones
+        (an append run), whose documents are `is_earlier_run` nodes (`node`)."""
         from datasketch import MinHashLSH
 
         self._check = config.effective_check_threshold
@@ -369,7 +385,9 @@ class PriorIndex:
         self._lsh: dict[str, MinHashLSH] = {}
         self._stored: dict[str, np.ndarray] = {}
         self._hash_of: dict[str, str] = {}
-        for path in sorted(Path(p) for p in paths):
+        self._earlier: set[str] = set()
+        own = {Path(p) for p in earlier}
+        for path in sorted({*(Path(p) for p in paths), *own}):
             file_config = config_for_file(config, path)
             name = file_config.shingle_hash
             if name not in self._lsh:
@@ -380,6 +398,8 @@ class PriorIndex:
                     self._lsh[name].insert(doc_id, lean, check_duplication=False)
                     self._stored[doc_id] = lean.hashvalues
                     self._hash_of[doc_id] = name
+                    if path in own:
+                        self._earlier.add(doc_id)
         self.hashes: tuple[str, ...] = tuple(sorted(self._lsh))
 
     def __len__(self) -> int:
@@ -387,6 +407,10 @@ class PriorIndex:
 
     def signature(self, doc_id: str) -> np.ndarray:
         return self._stored[doc_id]
+
+    def node(self, doc_id: str) -> str:
+        """The graph node of a stored document (an earlier run's of this corpus, or not)."""
+        return stored_node(doc_id, earlier=doc_id in self._earlier)
 
     def hash_of(self, doc_id: str) -> str:
         """The shingle hash of a stored document's signature."""
@@ -472,7 +496,7 @@ def deduplicate_keys(doc_ids: Sequence[str], match_keys: Sequence[str], config: 
             for name in prior.hashes:
                 query = signatures[i] if name == config.shingle_hash else other_sigs[i]
                 for stored_id, _ in prior.matches(query, name):
-                    edges.append((stored_node(stored_id), doc_id))
+                    edges.append((prior.node(stored_id), doc_id))
     if components == "distributed":
         heads, _ = star_components(edges)
     else:

@@ -57,7 +57,6 @@ from transforms.dedup import (
     other_hash,
     shared_buckets,
     small_star_edges,
-    stored_node,
 )
 from transforms.minhash import MinHasher, estimated_jaccard
 from transforms.signature_store import SIGNATURE_ROW_GROUP, write_sorted_signatures
@@ -120,11 +119,12 @@ class _SpillBatch(beam.DoFn):
     LOCATED = "located"
 
     def __init__(self, config: DedupConfig, scratch: str, signature_files: int,
-                 prior: Sequence[str]) -> None:
+                 prior: Sequence[str], earlier: Sequence[str] = ()) -> None:
         self._config = config
         self._scratch = scratch
         self._files = signature_files
         self._prior = list(prior)
+        self._earlier = list(earlier)
         self._signed = Metrics.counter(STEP, "signed")
         self._matched = Metrics.counter(STEP, "cross_corpus_matches")
 
@@ -132,8 +132,9 @@ class _SpillBatch(beam.DoFn):
         self._hasher = MinHasher.from_config(self._config)
         self._dtype = _dtype(self._config)
         self._bands = config_bands(self._config)
-        self._index = (PriorIndex(self._config, [Path(p) for p in self._prior])
-                       if self._prior else None)
+        self._index = (PriorIndex(self._config, [Path(p) for p in self._prior],
+                                  earlier=[Path(p) for p in self._earlier])
+                       if self._prior or self._earlier else None)
         other = other_hash(self._config, self._index.hashes) if self._index else None
         self._other_hasher = (MinHasher.from_config(
             self._config.model_copy(update={"shingle_hash": other})) if other else None)
@@ -168,7 +169,7 @@ class _SpillBatch(beam.DoFn):
                 yield TaggedOutput(self.LOCATED, (doc_id, batch_location(name, row)))
             for stored_id, shingle_hash in matches:
                 self._matched.inc()
-                node = stored_node(stored_id)
+                node = self._index.node(stored_id)
                 stored_sig = self._index.signature(stored_id).astype(self._dtype).tobytes()
                 yield TaggedOutput(self.LOCATED, (node, stored_location(
                     stored_sig, other=shingle_hash != own)))
@@ -432,7 +433,10 @@ class Deduplicate(beam.PTransform):
     kept head included, kind "kept"); documents without duplicates get none.
 
     prior_signatures: signature files of OTHER corpora in the store (never this corpus's own
-    earlier run), used when `config.scope == "store"`. signatures_dir: where this corpus's
+    earlier run), used when `config.scope == "store"`. earlier_signatures: this corpus's own
+    current signature files, for an append run (incremental onboarding), used whatever the
+    scope: its documents that duplicate what the corpus holds are removed as "earlier-run".
+    signatures_dir: where this corpus's
     signatures of the documents that stay are written (`signature_files` files, every one
     written, sorted by doc_id): give it an empty directory. components: "union-find" on one
     worker, or "distributed" large-star / small-star with `star_rounds` unrolled rounds.
@@ -445,7 +449,8 @@ class Deduplicate(beam.PTransform):
                  signatures_dir: str | Path | None = None,
                  components: Components = "union-find", star_rounds: int = 8,
                  signature_files: int = 4, batch_size: int = 512,
-                 scratch_dir: str | Path | None = None) -> None:
+                 scratch_dir: str | Path | None = None,
+                 earlier_signatures: Sequence[str | Path] = ()) -> None:
         super().__init__()
         if components not in ("union-find", "distributed"):
             raise ValueError(f"components: 'union-find' or 'distributed', not {components!r}")
@@ -455,7 +460,12 @@ class Deduplicate(beam.PTransform):
                              f"({own[0]}); pass only other corpora's files")
         self._config = config
         self._corpus_id = corpus_id
+        foreign = [str(p) for p in earlier_signatures if Path(p).parent.name != corpus_id]
+        if foreign:
+            raise ValueError(f"earlier_signatures include another corpus's file ({foreign[0]}); "
+                             f"pass only corpus {corpus_id}'s own")
         self._prior = [str(p) for p in prior_signatures] if config.scope == "store" else []
+        self._earlier = [str(p) for p in earlier_signatures]
         self._signatures_dir = str(signatures_dir) if signatures_dir is not None else None
         self._components = components
         self._star_rounds = star_rounds
@@ -472,7 +482,8 @@ class Deduplicate(beam.PTransform):
                    | "Batch" >> beam.BatchElements(min_batch_size=min(64, self._batch_size),
                                                    max_batch_size=self._batch_size)
                    | "Spill" >> beam.ParDo(_SpillBatch(
-                       config, scratch, self._signature_files, self._prior)).with_outputs(
+                       config, scratch, self._signature_files, self._prior,
+                       self._earlier)).with_outputs(
                            _SpillBatch.PRIOR_EDGES, _SpillBatch.LOCATED, main="names"))
         names = AsList(spilled.names)
         candidates = (docs.pipeline
@@ -480,7 +491,7 @@ class Deduplicate(beam.PTransform):
                       | "Candidates" >> beam.ParDo(_Candidates(config, scratch), names)
                       .with_outputs(_Candidates.LOCATED, main="edges"))
         edges, located = candidates.edges, candidates[_Candidates.LOCATED]
-        if self._prior:
+        if self._prior or self._earlier:
             edges = (edges, spilled[_SpillBatch.PRIOR_EDGES]) | "AllEdges" >> beam.Flatten()
             located = (located, spilled[_SpillBatch.LOCATED]) | "AllLocated" >> beam.Flatten()
         if self._components == "distributed":

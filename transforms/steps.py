@@ -48,7 +48,7 @@ class _StepFn(beam.DoFn):
             result = Reject(self._step.name, {"error": type(exc).__name__})
         if isinstance(result, Reject):
             self._rejected.inc()
-            raw = doc.text.encode("utf-8", "surrogatepass")
+            raw = b"" if result.withhold_raw else doc.text.encode("utf-8", "surrogatepass")
             yield TaggedOutput(REJECTS, rejected(doc, result, raw))
         else:
             self._kept.inc()
