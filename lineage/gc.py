@@ -274,9 +274,9 @@ def collect(store_root: Path, retention_days: float = DEFAULT_RETENTION_DAYS,
             context = load_site_context(store_root)  # fresh: the current key and policy
             if not role_allows(context.policy, "site", TOMBSTONE_PREDICATE):
                 raise GcError(f"trust policy v{context.policy.version} does not let site keys "
-                              f"sign tombstones ({TOMBSTONE_PREDICATE}): it predates gc; a "
-                              "policy change signed with the root key must add it to "
-                              "roles.site. Nothing was removed")
+                              f"sign tombstones ({TOMBSTONE_PREDICATE}): it predates gc; run "
+                              "`kura keys grant-defaults --root-key ROOT_KEY` (a root-signed "
+                              "policy change) first. Nothing was removed")
             removed_at = utc_now()
             envelopes = [
                 sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(tombstone_statement(

@@ -49,6 +49,7 @@ from lineage.policy import (
 from lineage.signing import KeyFileError, SigningKey, load_private_key, write_private_key
 from schemas.manifest import Location
 from schemas.policy import (
+    DEFAULT_ROLE_PERMISSIONS,
     JAPAN_CLOUD_LOCATIONS,
     NAMED_LOCATION_PATTERN,
     SITE_ID_PATTERN,
@@ -456,3 +457,29 @@ def allow_location(
 
     _change_policy(store_root, root_key, change)
     return entry
+
+
+def missing_default_permissions(policy: TrustPolicy) -> dict[str, list[str]]:
+    """What this version of Kura lets each role sign that `policy` does not (a policy signed
+    before withdrawals and gc tombstones existed lacks them)."""
+    missing = {role: [t for t in types if t not in policy.roles.get(role, [])]
+               for role, types in DEFAULT_ROLE_PERMISSIONS.items()}
+    return {role: types for role, types in missing.items() if types}
+
+
+def grant_default_permissions(store_root: Path, *, root_key: Path) -> dict[str, list[str]]:
+    """Add the record types this version of Kura's roles sign by default and the policy lacks,
+    in a new root-signed, logged policy version; returns what was added (empty: nothing to do,
+    no version made). Only additions: nothing a role may sign is ever taken away here."""
+    missing = missing_default_permissions(load_policy(store_root).policy)
+    if not missing:
+        return {}
+
+    def change(policy: TrustPolicy, now: str, log_size: int) -> TrustPolicy:
+        roles = {role: list(types) for role, types in policy.roles.items()}
+        for role, types in missing_default_permissions(policy).items():
+            roles[role] = [*roles.get(role, []), *types]
+        return policy.model_copy(update={"roles": roles})
+
+    _change_policy(store_root, root_key, change)
+    return missing

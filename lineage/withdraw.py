@@ -150,8 +150,8 @@ def sign_withdrawal(store_root: Path,
         if not role_allows(context.policy, "certifier", WITHDRAWAL_PREDICATE):
             raise WithdrawalError(
                 f"trust policy v{context.policy.version} does not let certifier keys sign "
-                f"withdrawals ({WITHDRAWAL_PREDICATE}); a policy change signed by the root must "
-                "add it to roles.certifier first")
+                f"withdrawals ({WITHDRAWAL_PREDICATE}): it predates withdrawals; run `kura keys "
+                "grant-defaults --root-key ROOT_KEY` (a root-signed policy change) first")
         statement = statement_for(context.certifier_id)
         envelope = sign(IN_TOTO_PAYLOAD_TYPE, canonical_json(statement), context.certifier_key)
         result = tlog.append([envelope.to_json_line()], context.site_key, context.log_origin)

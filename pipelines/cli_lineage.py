@@ -22,6 +22,7 @@ from lineage.keys import (
     KeyStoreError,
     allow_location,
     default_root_key_path,
+    grant_default_permissions,
     init_keys,
     revoke_key,
     rotate_key,
@@ -185,6 +186,32 @@ def keys_allow_location(
         return
     console.print(f"allowed {entry.uri} ({entry.provider} {entry.country} {entry.region}) in "
                   f"policy v{policy.policy.version} {policy.digest}")
+
+
+@keys_app.command("grant-defaults")
+def keys_grant_defaults(
+    root_key: RootKeyOption,
+    store: StoreOption = DEFAULT_STORE,
+    json_output: JsonOption = False,
+) -> None:
+    """Let each role sign the record types this Kura signs by default and the store's policy
+    predates (the certifier's withdrawals, the site's gc tombstones), in a new root-signed,
+    logged policy version. Adds only; with nothing missing it changes nothing."""
+    try:
+        added = grant_default_permissions(store, root_key=root_key)
+        policy = load_policy(store)
+    except (KeyStoreError, PolicyError, LogError) as exc:
+        raise _fail(str(exc)) from None
+    if json_output:
+        print_json({"added": added, "policy": _policy_json(store, policy)})
+        return
+    if not added:
+        console.print(f"policy v{policy.policy.version} already lets every role sign what it "
+                      "signs by default; nothing changed")
+        return
+    for role, types in added.items():
+        console.print(f"{role} may now sign {', '.join(types)}")
+    console.print(f"policy v{policy.policy.version} {policy.digest}")
 
 
 def _key_rows(signed: SignedPolicy) -> list[dict[str, Any]]:

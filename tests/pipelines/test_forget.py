@@ -48,6 +48,9 @@ PLANTED = tuple(text + _TAIL for text in (
 ))
 
 
+REJECTED = "蔵元千早です。"
+
+
 @dataclass(frozen=True)
 class Forgotten:
     corpus_dir: Path
@@ -70,7 +73,9 @@ def _plant(corpus: DemoCorpus) -> None:
                         f'secret_env = "{SECRET_ENV}"\n')
     folder = manifest.parent / "jsonl"
     (folder / "planted.jsonl").write_text(
-        "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in PLANTED))
+        "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in PLANTED)
+        # Too short: a reject whose raw bytes hold the name, which forget must take back too.
+        + json.dumps({"text": REJECTED}, ensure_ascii=False) + "\n")
     # An exact copy in another source: removed as a duplicate of the first, it must not be
     # promoted back when the first is withdrawn.
     (folder / "planted-copy.jsonl").write_text(
@@ -105,8 +110,9 @@ def forgotten(tmp_path_factory) -> Forgotten:
 def test_every_document_that_mentioned_the_person_is_out_of_the_next_release(forgotten) -> None:
     token = pseudonym(SECRET.encode(), "PERSON", PERSON)
     withdrawal = forgotten.forget["withdrawals"]["acme-business-docs"]
-    assert forgotten.forget["documents"] == len(PLANTED)
-    assert withdrawal["byKind"] == {"kept": 3, "duplicate": 1}  # the copy is not promoted back
+    assert forgotten.forget["documents"] == len(PLANTED) + 1
+    # The copy is not promoted back; the rejected record's raw bytes go too.
+    assert withdrawal["byKind"] == {"kept": 3, "duplicate": 1, "reject": 1}
     assert withdrawal["promoted"] == [] and withdrawal["unrestored"] == []
     create_release(forgotten.store, "r2", trust_root=forgotten.trust_root)
     table = open_release(forgotten.store, "r2", trust_root=forgotten.trust_root).to_table()
@@ -228,8 +234,12 @@ def test_after_gc_no_file_of_the_store_holds_the_name(forgotten, tmp_path) -> No
         return sorted(str(p.relative_to(store)) for p in files
                       if any(n in _normalized(text) for text in _texts_of(p) for n in needles))
 
-    # Before gc the withdrawn shards still hold the pseudonym: the search sees into Parquet.
-    assert holding() and all(name.startswith("shards/") for name in holding())
+    # Before gc the replaced shards still hold the pseudonym and the replaced rejects file the
+    # name: the search sees into Parquet.
+    before = holding()
+    assert any(name.startswith("shards/") for name in before)
+    assert any(name.startswith("rejects/") for name in before)
+    assert all(name.startswith(("shards/", "rejects/")) for name in before)
     done = kura("gc", "--retention", "0", "--store", str(store), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert holding() == []
@@ -247,7 +257,8 @@ def test_a_full_re_run_after_forget_does_not_bring_the_person_back(forgotten, tm
     assert rerun.returncode == 4 and "planted" not in rerun.stderr, rerun.stderr
     assert PERSON not in rerun.stdout + rerun.stderr
     summary = json.loads(rerun.stdout)["summary"]
-    assert summary["counts"]["rejected"].get("withdrawn") == len(PLANTED) + 1  # + the copy
+    # + the copy and the rejected record
+    assert summary["counts"]["rejected"].get("withdrawn") == len(PLANTED) + 2
     release = create_release(store, "after-rerun", trust_root=forgotten.trust_root)
     table = open_release(store, "after-rerun", trust_root=forgotten.trust_root).to_table()
     token = pseudonym(SECRET.encode(), "PERSON", PERSON)
@@ -256,6 +267,6 @@ def test_a_full_re_run_after_forget_does_not_bring_the_person_back(forgotten, tm
     rejects = [p for p in (store / "rejects").rglob("*.parquet")]
     withdrawn_rows = [row for p in rejects for row in pq.read_table(p).to_pylist()
                       if row["step"] == "withdrawn"]
-    assert len(withdrawn_rows) == len(PLANTED) + 1
+    assert len(withdrawn_rows) == len(PLANTED) + 2
     assert all(row["raw"] == b"" for row in withdrawn_rows)
     assert verify_store(store, trust_root=forgotten.trust_root).ok
