@@ -1,14 +1,18 @@
 """Issue 14's scale harness: the whole pipeline on distinct-document corpora of growing size.
 
     .venv/bin/python -m bench.scale [--sizes 15,150,600] [--workers 1,2] [--check-identical]
-                                    [--work DIR] [--keep] [--json OUT] [--build-only]
+                                    [--runner direct|portable] [--work DIR] [--keep]
+                                    [--json OUT] [--build-only]
 
 For each size (MB of JSONL, fractions allowed) it builds, or reuses from `--work`, a corpus of
 distinct documents recombined from the man pages (bench/scale_corpus.py), checks a sample of
 it for near-duplicates (datasketch) and Kura's quality rules, times raw fugashi tokenization
 of its texts (`tagger(text)`, surfaces only, as bench/pipeline.py does), then runs `kura
 onboard` on it once per worker count into a fresh store and measures wall time and the peak
-RSS of the whole process tree (bench/scale_run.py). It prints one table row per configuration,
+RSS of the whole process tree (bench/scale_run.py). `--runner portable` runs each onboard on
+Beam's portable runner instead: it starts kura's local job service and an EXTERNAL worker pool
+for the run (bench/scale_portable.py), passes `--workers` on as SDK workers, and samples their
+process trees with the onboard's. It prints one table row per configuration,
 the speed-ups over one worker, the marginal rates between sizes (throughput without the fixed
 start-up cost: extra characters over extra seconds) and issue 14's targets, PASS or FAIL.
 
@@ -22,14 +26,16 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bench._common import corpus_path
 from bench.scale_corpus import CorpusInfo, build_corpus, iter_texts, sample_check, size_label
+from bench.scale_portable import local_cluster
 from bench.scale_run import RunFigures, psutil, run_onboard
 
 COLUMNS = ("size MB", "documents", "workers", "wall s", "peak RSS GB", "chars/s",
@@ -38,6 +44,7 @@ GB = 1e9
 RSS_GROWTH_MAX, RSS_MAX_GB = 1.3, 2.0
 SPEEDUP_MIN, SPEEDUP_SIZE_MB = 1.6, 150.0
 MARGINAL_MIN = 0.45
+RUNNERS = ("direct", "portable")
 
 
 def _numbers(text: str, kind: type) -> list:
@@ -58,6 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=lambda t: _numbers(t, int), default=[1],
                         help="worker counts to run each size with, e.g. 1,2")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runner", choices=RUNNERS, default="direct",
+                        help="direct: the DirectRunner; portable: PortableRunner on a local job "
+                             "service and worker pool started for each run")
     parser.add_argument("--files", type=int, default=1,
                         help="JSONL files per corpus (documents dealt round-robin)")
     parser.add_argument("--work", type=Path,
@@ -309,9 +319,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({raw.chars_per_cpu_second / 1e6:.2f} M per CPU second)", flush=True)
         for w in args.workers:
             progress(f"corpus {label} MB: onboard with {w} worker(s)")
-            run = runs[(size, w)] = run_onboard(
-                Path(info.folder), args.work / "runs" / f"{label}mb-w{w}", w, args.interval,
-                args.keep, args.work)
+            run = runs[(size, w)] = onboard(args, Path(info.folder), label, w)
             status = (f", CPU-time ratio to raw fugashi {_cpu_ratio(info, run, raw):.3f}"
                       if run.ok else f" FAILED: {run.error}")
             print(f"  {w} worker(s): {run.wall_seconds:.1f} s, peak RSS "
@@ -323,12 +331,34 @@ def main(argv: list[str] | None = None) -> int:
                    started)
 
 
+def onboard(args: argparse.Namespace, corpus: Path, label: str, workers: int) -> RunFigures:
+    """One timed onboard with the chosen runner (a fresh local job service and worker pool for
+    each portable run, started before the clock starts, so its memory is this run's alone)."""
+    runs = args.work / "runs"
+    if args.runner == "direct":
+        return run_onboard(corpus, runs / f"{label}mb-w{workers}", workers, args.interval,
+                           args.keep, args.work)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with local_cluster(runs / f"{label}mb-portable-w{workers}-services") as cluster:
+        figures = run_onboard(corpus, runs / f"{label}mb-portable-w{workers}", workers,
+                              args.interval, args.keep, args.work, runner="PortableRunner",
+                              beam_args=cluster.beam_args(), extra_roots=cluster.pids)
+    # The services are this process's children too: once stopped (their workers reaped by the
+    # pool), their CPU time is in the children's usage, start-up included.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return replace(figures, cpu_seconds=round(cpu, 2))
+
+
 def report(args: argparse.Namespace, corpora: dict[float, CorpusInfo],
            raws: dict[float, RawRate], runs: dict[tuple[float, int], RunFigures]
            ) -> tuple[list, list, list, list]:
     """Prints the table, speed-ups, marginal rates, targets and shard comparisons."""
     rows = [row(corpora[s], runs[(s, w)], raws[s]) for s in args.sizes for w in args.workers]
-    print(f"\nwhole pipeline (kura onboard, DirectRunner; RSS of the process tree, "
+    runner = ("DirectRunner" if args.runner == "direct" else
+              "PortableRunner on kura's local job service + worker pool, whose trees are in the "
+              "RSS and, start-up included, in cpu s")
+    print(f"\nwhole pipeline (kura onboard, {runner}; RSS of the process tree, "
           f"{'psutil' if psutil else '/proc'}, every {args.interval:g} s; GB = 10^9 bytes; "
           f"cpu s = user + system seconds of the tree; load = 1-minute load average "
           f"before-after, on {os.cpu_count()} CPUs)")
@@ -366,6 +396,7 @@ def _finish(args: argparse.Namespace, corpora: dict, checks: dict, raws: dict, r
         document = {
             "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "cpus": os.cpu_count(), "rssSampler": "psutil" if psutil else "/proc",
+            "runner": args.runner,
             "corpora": [{**asdict(corpora[s]), "sampleCheck": checks.get(s),
                          "rawFugashi": asdict(raws[s]) if s in raws else None}
                         for s in sorted(corpora)],

@@ -95,9 +95,10 @@ def tree_rss(pid: int) -> tuple[int, int]:
 class TreeSampler(threading.Thread):
     """Samples a process tree's RSS until stopped; keeps the peak and a timeline."""
 
-    def __init__(self, pid: int, interval: float) -> None:
+    def __init__(self, pid: int, interval: float, extra_roots: tuple[int, ...] = ()) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
+        self.roots = (pid, *extra_roots)  # a portable run: the job service and worker pool too
         self.peak_bytes = self.peak_processes = self.samples = 0
         self.timeline: list[tuple[float, int]] = []
         self._stop_event = threading.Event()
@@ -105,7 +106,8 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while True:
-            rss, processes = tree_rss(self.pid)
+            trees = [tree_rss(root) for root in self.roots]
+            rss, processes = sum(t[0] for t in trees), sum(t[1] for t in trees)
             self.samples += 1
             self.peak_bytes = max(self.peak_bytes, rss)
             self.peak_processes = max(self.peak_processes, processes)
@@ -188,8 +190,12 @@ def _summary_counts(store: Path) -> dict:
 
 
 def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: float,
-                keep: bool, work: Path) -> RunFigures:
-    """Fresh store (`keys init`), then the timed, sampled `onboard` of every part file."""
+                keep: bool, work: Path, runner: str = "DirectRunner",
+                beam_args: tuple[str, ...] = (), extra_roots: tuple[int, ...] = ()
+                ) -> RunFigures:
+    """Fresh store (`keys init`), then the timed, sampled `onboard` of every part file, with
+    `runner` and the `beam_args` after `--`; `extra_roots` are process trees outside the onboard
+    process that do its work (a portable runner's job service and worker pool), sampled too."""
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
@@ -212,12 +218,16 @@ def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: floa
     command = _cli("onboard", str(manifest), "--store", str(store))
     if workers > 1:
         command += ["--workers", str(workers)]
+    if runner != "DirectRunner":
+        command += ["--runner", runner]
+    if beam_args:
+        command += ["--", *beam_args]
     load_before = os.getloadavg()[0]
     with (run_dir / "stdout.txt").open("wb") as out, (run_dir / "stderr.txt").open("wb") as err:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=err)
-        sampler = TreeSampler(process.pid, interval)
+        sampler = TreeSampler(process.pid, interval, extra_roots)
         sampler.start()
         code = process.wait()
         wall = time.perf_counter() - start

@@ -4,6 +4,11 @@
       -> exact + near dedup (ids and keys only) -> drop duplicates -> write shards
     every step's rejects -> rejects/ Parquet; removed duplicates -> duplicates/ Parquet
 
+No document, reject or duplicate row crosses a shuffle: each is spilled in sorted runs under the
+run's scratch folder, and only run paths and dedup's verdicts (ids) are grouped; each shard's
+writer joins its verdicts, merges its runs and streams the file (transforms/shards_beam.py). So
+no step holds the corpus in memory after dedup, and the bytes do not depend on worker count.
+
 PII is scrubbed before the duplicates are dropped, not after: the MeCab tokens it reuses then
 never leave the fused stage that made them (carrying them across the dedup barrier would hold
 every document's tokens in memory). Dedup still decides on the matching key of the unscrubbed
@@ -21,13 +26,13 @@ import shutil
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
+from apache_beam.pvalue import AsSingleton
 
 from pipelines.launch_config import LaunchConfig, as_launch_config
 from pipelines.options import RunnerChoice
@@ -35,26 +40,24 @@ from pipelines.plan import CurationPlan
 from schemas.records import (
     DUPLICATE_SCHEMA,
     REJECT_SCHEMA,
-    Document,
     document_row,
     pii_counts,
     reject_row,
 )
 from schemas.run import Counts, InputFile, Quarantined, RunSummary, SourceCounts, StoredFile
-from transforms.dedup_beam import duplicate_row
 from transforms.gate import STEP_NAME as RESIDUAL_PII_STEP
 from transforms.ingest_beam import FileReport, ReadSources
 from transforms.shards import (
-    GroupFileSpec,
-    WriteParquetGroups,
+    SortedFileSpec,
     WrittenFile,
     inputs_digest,
     shard_index,
     shard_name,
 )
+from transforms.shards_beam import WriteShards, WriteSortedFiles
+from transforms.sorted_runs import DEFAULT_BUFFER_BYTES
+from transforms.spread import SpreadDocuments
 from transforms.steps import ApplyStep, Step
-
-DUPLICATES = "duplicates"
 
 
 class ConservationError(RuntimeError):
@@ -63,26 +66,15 @@ class ConservationError(RuntimeError):
 
 @dataclass(frozen=True)
 class StagePlan:
-    """The document steps in order, the dedup transform factory (None: no dedup), and whether
-    to spread documents over workers after reading (parallelism is otherwise per source file,
-    at the cost of one shuffle of the documents)."""
+    """The document steps in order, the dedup transform factory (None: no dedup), whether
+    to spread documents over workers after reading (parallelism is otherwise per source file;
+    spreading writes them once more, to scratch batch files), and how many bytes of rows each
+    writer buffers before it spills a sorted run (memory per worker against runs per shard)."""
 
     steps: tuple[Step, ...]
     deduplicate: Callable[[], beam.PTransform] | None = None
     rebalance: bool = False
-
-
-class _ApplyVerdictsFn(beam.DoFn):
-    """Keeps a document, marks its cluster, or sends it to the duplicates table."""
-
-    def process(self, doc: Document, verdicts: dict):
-        verdict = verdicts.get(doc.doc_id)
-        if verdict is None:
-            yield doc
-        elif verdict.removed:
-            yield TaggedOutput(DUPLICATES, duplicate_row(doc, verdict))
-        else:
-            yield replace(doc, dup_cluster=verdict.cluster_id)
+    spill_buffer_bytes: int = DEFAULT_BUFFER_BYTES
 
 
 class _RecordFn(beam.DoFn):
@@ -99,8 +91,18 @@ class _RecordFn(beam.DoFn):
         (folder / f"{name}.json").write_text(body)
 
 
-def _strip_transient(doc: Document) -> Document:
-    return replace(doc, match_key="", tokens=None)
+def shard_row_key(row: dict) -> tuple[str, int, str]:
+    """A shard's row order: by source and place in it; the id breaks the tie of one file
+    listed twice, so the order is total and the bytes never depend on arrival."""
+    return row["source_uri"], row["locator"], row["doc_id"]
+
+
+def _reject_row_key(row: dict) -> tuple[int, str, str, str]:
+    return row["locator"], row["step"], row["reason"], row["source_uri"]
+
+
+def _duplicate_row_key(row: dict) -> str:
+    return row["doc_id"]
 
 
 def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp: Path) -> None:
@@ -114,8 +116,8 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         progress_dir=str(run_tmp / "progress")
     )
     rejects = [ingest_rejects]
-    if stages.rebalance:
-        docs = docs | "SpreadDocuments" >> beam.Reshuffle()
+    if stages.rebalance:  # through batch files: only their paths are shuffled (spread.py)
+        docs = docs | "SpreadDocuments" >> SpreadDocuments(str(run_tmp / "spread"))
     for step in stages.steps:
         label = getattr(step, "label", step.name)  # two steps may share a name (rejects)
         docs, step_rejects = docs | label.capitalize() >> ApplyStep(step)
@@ -128,44 +130,38 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
         | "InputsDigest" >> beam.Map(inputs_digest, plan.config_digest)
     )
 
-    duplicate_files = None
+    # Documents cross no shuffle with their text: they are spilled as sorted runs under the
+    # run's scratch folder and only run paths and verdicts (ids) are grouped (shards_beam.py).
+    spill_dir = str(run_tmp / "spill")
     if stages.deduplicate is not None:
         verdicts = docs | "Deduplicate" >> stages.deduplicate()
-        applied = docs | "DropDuplicates" >> beam.ParDo(
-            _ApplyVerdictsFn(), AsDict(verdicts | "KeyVerdicts" >> beam.Map(
-                lambda v: (v.doc_id, v)))
-        ).with_outputs(DUPLICATES, main="kept")
-        docs = applied.kept
-        duplicate_dir = store.duplicates(corpus_id)
-        duplicate_files = applied[DUPLICATES] | "WriteDuplicates" >> WriteParquetGroups(
-            GroupFileSpec(
-                schema=DUPLICATE_SCHEMA,
-                to_row=lambda row: row,
-                sort_key=lambda row: row["doc_id"],
-                path_for=lambda _key, d: str(duplicate_dir / f"duplicates-{d[:12]}.parquet"),
-                kura_version=version,
-            ),
-            key_of=lambda row: corpus_id,
-            side_inputs=(digest,),
-        )
+    else:
+        verdicts = p | "NoVerdicts" >> beam.Create([])
 
     shards, shard_dir = plan.shards, store.shards(corpus_id)
-    shard_files = (
-        docs
-        | "DropTransient" >> beam.Map(_strip_transient)
-        | "WriteShards" >> WriteParquetGroups(
-            GroupFileSpec(
+    duplicate_dir = store.duplicates(corpus_id)
+    shard_files, duplicate_files = {"documents": docs, "verdicts": verdicts} | (
+        "WriteShards" >> WriteShards(
+            SortedFileSpec(
                 schema=plan.shard_schema,  # the document schema with license and sensitivity
-                to_row=lambda d: document_row(d, version),
-                sort_key=lambda d: (d.source_uri, d.locator),
+                row_key=shard_row_key,
                 path_for=lambda i, d: str(shard_dir / shard_name(corpus_id, d, i, shards)),
                 kura_version=version,
                 row_group_rows=row_group_rows,
             ),
-            key_of=lambda d: shard_index(d.doc_id, shards),
+            SortedFileSpec(
+                schema=DUPLICATE_SCHEMA,
+                row_key=_duplicate_row_key,
+                path_for=lambda _key, d: str(duplicate_dir / f"duplicates-{d[:12]}.parquet"),
+                kura_version=version,
+            ),
+            shard_of_id=lambda doc_id: shard_index(doc_id, shards),
+            to_row=lambda d: document_row(d, version),
+            duplicates_key=corpus_id,
+            spill_dir=spill_dir,
             side_inputs=(digest,),
-        )
-    )
+            buffer_bytes=stages.spill_buffer_bytes,
+        ))
 
     reject_dir, quarantine_dir = store.rejects(corpus_id), store.quarantine(corpus_id)
 
@@ -178,17 +174,19 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
     reject_files = (
         rejects
         | "AllRejects" >> beam.Flatten()
-        | "WriteRejects" >> WriteParquetGroups(
-            GroupFileSpec(
+        | "WriteRejects" >> WriteSortedFiles(
+            SortedFileSpec(
                 schema=REJECT_SCHEMA,
-                to_row=reject_row,
-                sort_key=lambda r: (r.locator, r.step, r.reason),
+                row_key=_reject_row_key,
                 path_for=reject_path,
                 kura_version=version,
                 private=True,
             ),
             key_of=lambda r: (r.source_sha256, r.step == RESIDUAL_PII_STEP),
+            to_row=reject_row,
+            spill_dir=f"{spill_dir}/rejects",
             side_inputs=(digest,),
+            buffer_bytes=stages.spill_buffer_bytes,
         )
     )
 
@@ -196,9 +194,7 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
     _ = reports | "RecordInputs" >> beam.ParDo(_RecordFn(str(run_tmp / "inputs")))
     _ = shard_files | "RecordShards" >> beam.ParDo(_RecordFn(str(outputs / "shards")))
     _ = reject_files | "RecordRejects" >> beam.ParDo(_RecordFn(str(outputs / "rejects")))
-    if duplicate_files is not None:
-        _ = duplicate_files | "RecordDuplicates" >> beam.ParDo(
-            _RecordFn(str(outputs / "duplicates")))
+    _ = duplicate_files | "RecordDuplicates" >> beam.ParDo(_RecordFn(str(outputs / "duplicates")))
 
 
 def _read_records(folder: Path, kind: type) -> list:

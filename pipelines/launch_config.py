@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from pipelines.options import DIRECT, RunnerChoice, validate_runner
+from pipelines.options import DIRECT, PORTABLE_RUNNERS, RunnerChoice, validate_runner
 from schemas.run import RunSummary
 
 if TYPE_CHECKING:
@@ -85,11 +85,18 @@ class LaunchConfig:
 
 def beam_arguments(choice: RunnerChoice) -> tuple[str, ...]:
     """The pass-through arguments, then kura's own flags: last wins in Beam, so kura's runner,
-    region and DirectRunner workers are what runs, whatever came after `--`."""
+    region and workers are what runs, whatever came after `--`.
+
+    `--workers N` is the DirectRunner's process count; on a portable runner it is
+    `--sdk_worker_parallelism`, the SDK workers per worker node (per Flink task manager; per job
+    on kura's local job service, pipelines/job_service.py). Given only when above 1, so a
+    one-worker launch passes exactly what was typed."""
     args = [*choice.extra_args]
     if choice.runner == DIRECT:
         mode = choice.running_mode or ("multi_processing" if choice.workers > 1 else "in_memory")
         args += [f"--direct_num_workers={choice.workers}", f"--direct_running_mode={mode}"]
+    elif choice.runner in PORTABLE_RUNNERS and choice.workers > 1:
+        args.append(f"--sdk_worker_parallelism={choice.workers}")
     if choice.region:
         args.append(f"--region={choice.region}")
     args.append(f"--runner={choice.runner}")

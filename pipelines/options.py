@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 DIRECT = "DirectRunner"
 PORTABLE = "PortableRunner"
 KNOWN_RUNNERS = (DIRECT, PORTABLE, "FlinkRunner", "DataflowRunner")
+# Runners that submit to a Beam job service and run SDK workers (`--workers` there is
+# `--sdk_worker_parallelism`).
+PORTABLE_RUNNERS = (PORTABLE, "FlinkRunner")
 REFUSED_RUNNERS = {
     "DaskRunner": "the Dask runner was measured returning wrong results",
     "PrismRunner": "Prism downloads a binary at run time, which this site cannot do",

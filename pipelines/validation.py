@@ -4,12 +4,19 @@ The bounds come from the same rules the quality stage applied (`transforms.quali
 shard fails only if a document slipped past a filter or was changed after it. A failing shard
 is moved to `quarantine/<corpus_id>/`: it is still attested (with its failed result) but never
 certified. Each shard's sanitized result is kept in `validation/<corpus_id>/` for the report.
+
+With more than one worker (the run's `--workers`), shards are validated in a pool of that many
+processes (pipelines/validation_pool.py), each holding one shard at a time and building the
+great-expectations context once. Results come back in the order of the run summary's shards, and
+the driver alone moves files and writes reports, so quarantine decisions, result digests and the
+summary are those of the serial path.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,19 +62,41 @@ def _quarantine(store_root: Path, stored: StoredFile, corpus_id: str) -> StoredF
     return stored.model_copy(update={"path": str(target.relative_to(store_root))})
 
 
+def shard_validations(paths: Sequence[Path], validator: ShardValidator, workers: int = 1
+                      ) -> Iterator[tuple[ShardValidation, float]]:
+    """(validation, setup seconds) of each shard, in the order of `paths`. One worker: in this
+    process. More: a spawned pool of at most `workers` processes, one shard each at a time."""
+    workers = min(workers, len(paths))
+    if workers <= 1:
+        started = time.perf_counter()
+        validator.setup()
+        setup = time.perf_counter() - started
+        for path in paths:
+            yield validator(pq.read_table(path)), setup
+            setup = 0.0
+        return
+    # Imported here: the pool module imports great-expectations, which the serial path defers.
+    from pipelines.validation_pool import validate_in_pool
+
+    yield from validate_in_pool(paths, validator, workers)
+
+
 def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
-                 validator: ShardValidator | None = None) -> ValidatedRun:
+                 validator: ShardValidator | None = None,
+                 workers: int | None = None) -> ValidatedRun:
+    """Validate every shard of `summary` (with `workers` processes, default the run's own
+    `--workers`), quarantine the failures and record the checks in the summary."""
     started = time.perf_counter()
     validator = validator or ShardValidator(shard_bounds(manifest))
-    validator.setup()
-    setup_seconds = time.perf_counter() - started
-    started = time.perf_counter()
     report_dir = store_root / "validation" / summary.corpus_id
     report_dir.mkdir(parents=True, exist_ok=True)
     shards: list[StoredFile] = []
     validations: dict[str, ShardValidation] = {}
-    for stored in summary.shards:
-        result = validator(pq.read_table(store_root / stored.path))
+    setup_seconds = 0.0
+    paths = [store_root / stored.path for stored in summary.shards]
+    results = shard_validations(paths, validator, workers or summary.workers)
+    for stored, (result, setup) in zip(summary.shards, results, strict=True):
+        setup_seconds = max(setup_seconds, setup)  # pool workers set up side by side
         final = stored if result.passed else _quarantine(store_root, stored, summary.corpus_id)
         (report_dir / (Path(stored.path).name + ".json")).write_text(result.result_json)
         shards.append(final)
@@ -86,5 +115,6 @@ def validate_run(store_root: Path, summary: RunSummary, manifest: Manifest,
     summary = summary.model_copy(update={
         "shards": shards, "validation": checks, "quarantined": [*summary.quarantined, *withheld],
     })
-    return ValidatedRun(summary, validations, time.perf_counter() - started, setup_seconds)
+    seconds = time.perf_counter() - started - setup_seconds
+    return ValidatedRun(summary, validations, seconds, setup_seconds)
 

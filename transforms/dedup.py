@@ -10,7 +10,9 @@ The pieces, in the order a run uses them:
   turn edges into clusters; the head of a cluster is its lowest node.
 - `cluster_verdicts`: what happens to each member of one cluster.
 - `PriorIndex`: earlier corpora's stored signatures in datasketch `MinHashLSH`es, one per
-  shingle hash they were made with.
+  shingle hash they were made with: the in-process reference for store-wide dedup. The Beam
+  path never builds one; it matches stored signatures through the same bucket groups as the
+  run's own (transforms.lsh_buckets, transforms.dedup_beam), with the same candidates.
 - `deduplicate_keys`: all of it in one process, for tests, benchmarks and small runs.
 
 Nodes are doc ids. A stored document of an earlier corpus enters the graph as `stored_node(id)`,
@@ -369,8 +371,9 @@ class PriorIndex:
     """Earlier corpora's stored signatures, queried with datasketch's `MinHashLSH`.
 
     One LSH per shingle hash the files were made with (`hashes`); a query gives the document's
-    signature under that hash. Built once per worker (it holds every stored signature); matches
-    are checked against the estimated Jaccard like any other candidate.
+    signature under that hash. It holds every stored signature, so it serves one process
+    (`deduplicate_keys`); matches are checked against the estimated Jaccard like any other
+    candidate.
     """
 
     def __init__(self, config: DedupConfig, paths: Sequence[Path],

@@ -1,27 +1,33 @@
 """The Beam wrapper of dedup: `docs | "Deduplicate" >> Deduplicate(...)` gives verdicts.
 
-Memory is the constraint: the DirectRunner holds every collection that crosses a shuffle in
-memory at several times its bytes, and a signature (512 bytes) weighs about as much as a short
-document's text. So what dedup knows of each document (id, exact key, signature, band keys) is
-written once, batch by batch, to a scratch directory, and only candidates travel in the graph:
+Dedup runs in datatrove's stages (signatures -> buckets -> clusters -> filter), each spread by
+its own key, and nothing but ids and keys crosses a shuffle: the DirectRunner holds every
+shuffled collection in memory at several times its bytes, and a signature (512 bytes) weighs
+about as much as a short document's text. So what dedup knows of each document (id, exact key,
+signature) is written once, batch by batch, to a scratch directory, and the graph carries
+bucket keys, ids and where a signature is:
 
-    Batch ─► Spill: sign (numpy), band keys, write one spilled batch ─► batch names
-    batch names (side input) ─► Candidates, on one worker: per band, sort the band's uint64
-        keys, keep shared buckets, check each candidate pair's signatures ─► edges, locations
-    (scope "store") Spill also queries earlier corpora's signatures (datasketch LSH) ─► edges;
-        when some were made with another shingle hash, it signs the batch with that hash too
-        and spills both (transforms.signature_store says why)
-    edges ─► connected components (union-find on one worker, or large-star / small-star rounds)
-        ─► join heads with locations (candidates only) ─► GroupByKey cluster ─► read members'
-        signatures from their batches ─► verdicts
-    removed ids (side input) ─► one writer per signature file reads the batches, sorted by
-        doc_id, one row group at a time ─► deterministic Parquet signature files
+    signatures  Batch ─► Spill: sign (numpy), write one spilled batch ─► per bucket group,
+                   one packed array of (band key, row) of the batch (transforms.lsh_buckets)
+      (scope "store") each stored signature file, a row group per element, in parallel:
+                   spill it as a batch of stored nodes ─► its band keys into the same groups
+    buckets     GroupByKey (namespace, band, shard) ─► CheckBuckets, one group at a time: the
+                   shared buckets' candidate pairs, checked against the members' signatures
+                   read from their batches ─► edges, and where each end's signature is
+    clusters    connected components (union-find on one worker, or large-star / small-star
+                   rounds; transforms.dedup_components) ─► CoGroupByKey heads with locations
+                   ─► GroupByKey cluster ─► members' signatures read from batches ─► verdicts
+    signatures  CoGroupByKey per signature file: the rows each batch holds for it and the
+      stored       removed ids ─► one writer per file, sorted by doc_id, a row group at a time
     then the scratch directory is removed.
 
-No text and no signature crosses a shuffle; the only per-document collection is the list of
-batch names. Every step is a pure function of its inputs and every choice takes the minimum id,
-so the verdicts do not depend on the runner, the number of workers, bundling or the input order.
-On a cluster, `scratch_dir` must be a directory every worker sees (the run's tmp in the store).
+A document of an earlier corpus is matched by the same shuffle as this run's documents: its
+band keys meet theirs in the bucket groups, as a stored node, so no worker loads the store.
+No side input holds a collection that grows with the corpus, and the only per-document element
+that crosses a shuffle is a removed document's id. Every step is a pure function of its inputs
+and every choice takes the minimum id, so the verdicts do not depend on the runner, the number
+of workers, bundling or the input order. On a cluster, `scratch_dir` must be a directory every
+worker sees (the run's tmp in the store).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -39,54 +45,69 @@ from typing import Any, Literal
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
+from apache_beam.pvalue import TaggedOutput
 
 from schemas.dedup import DedupConfig
 from schemas.records import Document
 from transforms.dedup import (
     DedupVerdict,
     Member,
-    PriorIndex,
     band_key_matrix,
-    candidate_pairs,
     cluster_verdicts,
     config_bands,
-    connected_components,
     exact_key,
-    large_star_edges,
     other_hash,
-    shared_buckets,
-    small_star_edges,
+    stored_node,
+)
+from transforms.dedup_components import StarComponents, UnionFind
+from transforms.lsh_buckets import (
+    OTHER_NAMESPACE,
+    OWN_NAMESPACE,
+    GroupKey,
+    bucket_entries,
+    bucket_pairs,
+    grouped_members,
 )
 from transforms.minhash import MinHasher, estimated_jaccard
-from transforms.signature_store import SIGNATURE_ROW_GROUP, write_sorted_signatures
+from transforms.signature_store import (
+    SIGNATURE_ROW_GROUP,
+    config_for_file,
+    read_signature_row_group,
+    signature_row_groups,
+    write_sorted_signatures,
+)
 from transforms.spill import SpilledBatch, write_spilled_batch
+
+# The star transform's old name, which tests and callers import from here.
+_StarComponents = StarComponents
 
 log = logging.getLogger(__name__)
 STEP = "dedup"
 Components = Literal["union-find", "distributed"]
-# Where a node's signature is, as one small bytes value (it crosses two shuffles per clustered
-# node): b"B" + the batch's 16-byte digest + the row (uint32, big-endian) for a document of this
-# corpus; b"S" + the signature's bytes for an earlier corpus's stored document, b"O" + them
-# for one signed with the store's other shingle hash.
+# A spilled batch, as a small bytes value: a kind byte + the batch's 16-byte digest. Kinds: b"B"
+# a batch of this run's documents; b"S" a batch of stored documents signed with this run's
+# shingle hash; b"O" one of stored documents signed with the store's other hash.
+# A Location adds the row (uint32, big-endian): where one node's signature is.
+BatchRef = bytes
 Location = bytes
 _DIGEST = 16
+RUN, STORED, STORED_OTHER = b"B", b"S", b"O"
 
 
-def batch_location(name: str, row: int) -> Location:
-    return b"B" + bytes.fromhex(name[len("batch-") : len("batch-") + 2 * _DIGEST]) + \
-        row.to_bytes(4, "big")
+def _ref(kind: bytes, name: str) -> BatchRef:
+    return kind + bytes.fromhex(name[len("batch-") : len("batch-") + 2 * _DIGEST])
 
 
-def stored_location(signature: bytes, other: bool = False) -> Location:
-    """Where a stored document's signature is: in the location itself; `other` when it is of
-    the store's other shingle hash."""
-    return (b"O" if other else b"S") + signature
+def batch_location(name: str, row: int, kind: bytes = RUN) -> Location:
+    return _ref(kind, name) + row.to_bytes(4, "big")
+
+
+def _name_of(ref: BatchRef) -> str:
+    return f"batch-{ref[1 : 1 + _DIGEST].hex()}.spill"
 
 
 def _batch_at(location: Location) -> tuple[str, int]:
-    digest, row = location[1 : 1 + _DIGEST], location[1 + _DIGEST :]
-    return f"batch-{digest.hex()}.spill", int.from_bytes(row, "big")
+    return _name_of(location[: 1 + _DIGEST]), int.from_bytes(location[1 + _DIGEST :], "big")
 
 
 def _dtype(config: DedupConfig) -> np.dtype:
@@ -108,36 +129,36 @@ def spilled_batch_name(doc_ids: Iterable[str]) -> str:
     return f"batch-{digest.hexdigest()[: 2 * _DIGEST]}.spill"
 
 
-class _SpillBatch(beam.DoFn):
-    """Signs a batch and writes it to the scratch directory; yields the batch's name.
+# --- signatures --------------------------------------------------------------------------------
 
-    With earlier corpora's signatures, also yields edges to the stored documents each document
-    duplicates (PRIOR_EDGES) and where both ends' signatures are (LOCATED).
+class _SpillBatch(beam.DoFn):
+    """Signs a batch and writes it to the scratch directory.
+
+    Yields the batch's entries for each bucket group it has keys in, ((namespace, band, shard),
+    (batch ref, packed entries)), and tagged (signature file, (batch name, packed rows)) for
+    each signature file that holds some of its documents (FILES). With `other` (the store's
+    other shingle hash) the batch is signed with it too, and those signatures' band keys go to
+    the other namespace.
     """
 
-    PRIOR_EDGES = "prior_edges"
-    LOCATED = "located"
+    FILES = "files"
 
-    def __init__(self, config: DedupConfig, scratch: str, signature_files: int,
-                 prior: Sequence[str], earlier: Sequence[str] = ()) -> None:
+    def __init__(self, config: DedupConfig, scratch: str, signature_files: int, shards: int,
+                 other: str | None) -> None:
         self._config = config
         self._scratch = scratch
         self._files = signature_files
-        self._prior = list(prior)
-        self._earlier = list(earlier)
+        self._shards = shards
+        self._other = other
         self._signed = Metrics.counter(STEP, "signed")
-        self._matched = Metrics.counter(STEP, "cross_corpus_matches")
 
     def setup(self) -> None:
         self._hasher = MinHasher.from_config(self._config)
         self._dtype = _dtype(self._config)
         self._bands = config_bands(self._config)
-        self._index = (PriorIndex(self._config, [Path(p) for p in self._prior],
-                                  earlier=[Path(p) for p in self._earlier])
-                       if self._prior or self._earlier else None)
-        other = other_hash(self._config, self._index.hashes) if self._index else None
         self._other_hasher = (MinHasher.from_config(
-            self._config.model_copy(update={"shingle_hash": other})) if other else None)
+            self._config.model_copy(update={"shingle_hash": self._other}))
+            if self._other else None)
         Path(self._scratch).mkdir(parents=True, exist_ok=True)
 
     def process(self, batch: Sequence[Document]) -> Iterator[Any]:
@@ -148,184 +169,161 @@ class _SpillBatch(beam.DoFn):
                       if self._other_hasher is not None else None)
         exact = np.frombuffer(b"".join(exact_key(k) for k in keys), dtype=np.uint8)
         name = spilled_batch_name(doc_ids)
-        write_spilled_batch(
-            Path(self._scratch) / name, doc_ids, exact.reshape(len(batch), 32), sigs,
-            band_key_matrix(sigs, *self._bands),
-            np.array([signature_file_of(d, self._files) for d in doc_ids], dtype=np.uint16),
-            other_sigs)
+        band_keys = band_key_matrix(sigs, *self._bands)
+        file_of = np.array([signature_file_of(d, self._files) for d in doc_ids],
+                           dtype=np.uint16)
+        write_spilled_batch(Path(self._scratch) / name, doc_ids, exact.reshape(len(batch), 32),
+                            sigs, band_keys, file_of, other_sigs)
         self._signed.inc(len(batch))
-        yield name
-        if self._index is not None:
-            yield from self._prior_matches(name, doc_ids, sigs, other_sigs)
-
-    def _prior_matches(self, name: str, doc_ids: list[str], sigs: np.ndarray,
-                       other_sigs: np.ndarray | None) -> Iterator[Any]:
-        own = self._config.shingle_hash
-        for row, doc_id in enumerate(doc_ids):
-            matches = [(stored_id, shingle_hash) for shingle_hash in self._index.hashes
-                       for stored_id, _ in self._index.matches(
-                           sigs[row] if shingle_hash == own else other_sigs[row], shingle_hash)]
-            if matches:
-                yield TaggedOutput(self.LOCATED, (doc_id, batch_location(name, row)))
-            for stored_id, shingle_hash in matches:
-                self._matched.inc()
-                node = self._index.node(stored_id)
-                stored_sig = self._index.signature(stored_id).astype(self._dtype).tobytes()
-                yield TaggedOutput(self.LOCATED, (node, stored_location(
-                    stored_sig, other=shingle_hash != own)))
-                yield TaggedOutput(self.PRIOR_EDGES, (node, doc_id))
+        ref = _ref(RUN, name)
+        for group, entries in bucket_entries(band_keys, self._shards, OWN_NAMESPACE):
+            yield group, (ref, entries)
+        if other_sigs is not None:
+            other_keys = band_key_matrix(other_sigs, *self._bands)
+            for group, entries in bucket_entries(other_keys, self._shards, OTHER_NAMESPACE):
+                yield group, (ref, entries)
+        for index in np.unique(file_of).tolist():
+            rows = np.flatnonzero(file_of == index).astype("<u4")
+            yield TaggedOutput(self.FILES, (index, (name, rows.tobytes())))
 
 
-class _Candidates(beam.DoFn):
-    """Every band's shared buckets, candidate pairs and signature check, on one worker.
+def _row_groups(stored: tuple[str, bool]) -> Iterator[tuple[str, int, bool]]:
+    path, earlier = stored
+    return ((path, i, earlier) for i in range(signature_row_groups(Path(path))))
 
-    A band at a time: its uint64 keys of every document (8 bytes each, read from the batches)
-    are sorted, singleton buckets are dropped, and only the members of shared buckets have
-    their ids and signatures read. Yields edges (lower id, higher id) that pass the check, and
-    tagged (doc_id, location) of their ends.
+
+class _SpillStored(beam.DoFn):
+    """One row group of an earlier corpus's signature file, spilled as a batch of stored nodes.
+
+    Yields the batch's bucket group entries: its signatures' band keys go to the namespace of
+    the shingle hash they were made with, where this run's signatures of that hash meet them.
+    """
+
+    def __init__(self, config: DedupConfig, scratch: str, shards: int) -> None:
+        self._config = config
+        self._scratch = scratch
+        self._shards = shards
+        self._read = Metrics.counter(STEP, "stored_signatures_read")
+
+    def setup(self) -> None:
+        self._dtype = _dtype(self._config)
+        self._bands = config_bands(self._config)
+        Path(self._scratch).mkdir(parents=True, exist_ok=True)
+
+    def process(self, element: tuple[str, int, bool]
+                ) -> Iterator[tuple[GroupKey, tuple[bytes, bytes]]]:
+        path, index, earlier = element  # earlier: a file of this corpus's own (append run)
+        file_config = config_for_file(self._config, Path(path))
+        doc_ids, sigs = read_signature_row_group(Path(path), index, file_config)
+        if not doc_ids:
+            return
+        own = file_config.shingle_hash == self._config.shingle_hash
+        nodes = [stored_node(d, earlier=earlier) for d in doc_ids]
+        sigs = sigs.astype(self._dtype)
+        band_keys = band_key_matrix(sigs, *self._bands)
+        name = spilled_batch_name(nodes)
+        write_spilled_batch(Path(self._scratch) / name, nodes,
+                            np.zeros((len(nodes), 32), dtype=np.uint8), sigs, band_keys,
+                            np.zeros(len(nodes), dtype=np.uint16))
+        self._read.inc(len(nodes))
+        ref = _ref(STORED if own else STORED_OTHER, name)
+        namespace = OWN_NAMESPACE if own else OTHER_NAMESPACE
+        for group, entries in bucket_entries(band_keys, self._shards, namespace):
+            yield group, (ref, entries)
+
+
+# --- buckets -----------------------------------------------------------------------------------
+
+class _Batches:
+    """Spilled batches of the scratch directory by reference, with their ids (a few at once)."""
+
+    def __init__(self, scratch: str, cached: int = 64) -> None:
+        self._scratch = Path(scratch)
+        self._cached = cached
+        self._open: OrderedDict[BatchRef, tuple[SpilledBatch, list[str]]] = OrderedDict()
+
+    def get(self, ref: BatchRef) -> tuple[SpilledBatch, list[str]]:
+        if ref in self._open:
+            self._open.move_to_end(ref)
+            return self._open[ref]
+        batch = SpilledBatch(self._scratch / _name_of(ref))
+        self._open[ref] = found = (batch, batch.doc_ids())
+        if len(self._open) > self._cached:
+            self._open.popitem(last=False)
+        return found
+
+
+class _CheckBuckets(beam.DoFn):
+    """One bucket group: its shared buckets' candidate pairs, each checked on its signatures.
+
+    Only the members of shared buckets have their ids and signatures read. Yields edges (lower
+    node, higher node) that pass the check, and tagged (node, location) of their ends
+    (LOCATED). A pair met in several bands is judged once per bundle.
     """
 
     LOCATED = "located"
+    _JUDGED_PER_BUNDLE = 1_000_000  # pairs remembered; past it, a pair may be judged again
 
     def __init__(self, config: DedupConfig, scratch: str) -> None:
-        self._config = config
+        self._check = config.effective_check_threshold
         self._scratch = scratch
         self._candidates = Metrics.counter(STEP, "candidate_pairs")
         self._edges = Metrics.counter(STEP, "edges")
 
-    def process(self, _: Any, names: Sequence[str]) -> Iterator[Any]:
-        bands, _rows = config_bands(self._config)
-        check = self._config.effective_check_threshold
-        names = sorted(set(names))
-        batches = [SpilledBatch(Path(self._scratch) / name) for name in names]
-        if not batches:
+    def start_bundle(self) -> None:
+        self._batches = _Batches(self._scratch)
+        self._judged: set[tuple[str, str]] = set()
+        self._located: set[str] = set()
+
+    def process(self, kv) -> Iterator[Any]:
+        (namespace, _band, _shard), values = kv
+        buckets = list(grouped_members(list(values)))
+        if not buckets:
             return
-        sizes = [b.n for b in batches]
-        batch_of = np.repeat(np.arange(len(batches), dtype=np.int32), sizes)
-        row_of = np.concatenate([np.arange(n, dtype=np.int32) for n in sizes])
-        seen: set[tuple[str, str]] = set()
-        located: set[str] = set()
-        for band in range(bands):
-            groups = shared_buckets(np.concatenate([b.band(band) for b in batches]))
-            if not groups:
-                continue
-            ids, sigs = _read_members(batches, batch_of, row_of, np.concatenate(groups))
-            for group in groups:
-                for a, b in candidate_pairs(ids[e] for e in group):
-                    if (a, b) in seen:
-                        continue
-                    seen.add((a, b))
-                    self._candidates.inc()
-                    if estimated_jaccard(sigs[a][1], sigs[b][1]) < check:
-                        continue
-                    self._edges.inc()
-                    yield a, b
-                    for doc_id in (a, b):
-                        if doc_id not in located:
-                            located.add(doc_id)
-                            entry = sigs[doc_id][0]
-                            yield TaggedOutput(self.LOCATED, (doc_id, batch_location(
-                                names[batch_of[entry]], int(row_of[entry]))))
+        other = namespace == OTHER_NAMESPACE
+        rows_of: dict[BatchRef, set[int]] = defaultdict(set)
+        for bucket in buckets:
+            for ref, row in bucket:
+                rows_of[ref].add(row)
+        node_at: dict[tuple[BatchRef, int], str] = {}
+        where: dict[str, tuple[BatchRef, int]] = {}
+        sig_of: dict[str, np.ndarray] = {}
+        for ref, wanted in rows_of.items():
+            batch, ids = self._batches.get(ref)
+            rows = sorted(wanted)
+            # the signatures under this namespace's hash: a run batch's second ones in "other"
+            sigs = (batch.other_signatures(rows) if other and ref[:1] == RUN
+                    else batch.rows(rows)[1])
+            for row, sig in zip(rows, sigs, strict=True):
+                node = ids[row]
+                node_at[ref, row] = node
+                where.setdefault(node, (ref, row))
+                sig_of[node] = sig
+        for bucket in buckets:
+            nodes = [node_at[member] for member in bucket]
+            for a, b in bucket_pairs(nodes, within=not other):
+                if (a, b) in self._judged:
+                    continue
+                if len(self._judged) >= self._JUDGED_PER_BUNDLE:
+                    self._judged.clear()
+                self._judged.add((a, b))
+                self._candidates.inc()
+                if estimated_jaccard(sig_of[a], sig_of[b]) < self._check:
+                    continue
+                self._edges.inc()
+                yield a, b
+                for node in (a, b):
+                    if node not in self._located:
+                        self._located.add(node)
+                        ref, row = where[node]
+                        yield TaggedOutput(self.LOCATED, (node, ref + row.to_bytes(4, "big")))
+
+    def finish_bundle(self) -> None:
+        self._judged = set()
+        self._located = set()
 
 
-def _read_members(batches: list[SpilledBatch], batch_of: np.ndarray, row_of: np.ndarray,
-                  entries: np.ndarray) -> tuple[dict[int, str], dict[str, tuple[int, np.ndarray]]]:
-    """entry -> doc_id, and doc_id -> (entry, signature), for the given entries only."""
-    by_batch: dict[int, list[int]] = defaultdict(list)
-    for entry in np.unique(entries):
-        by_batch[int(batch_of[entry])].append(int(entry))
-    ids: dict[int, str] = {}
-    sigs: dict[str, tuple[int, np.ndarray]] = {}
-    for index, wanted in by_batch.items():
-        batch = batches[index]
-        batch_ids = batch.doc_ids()
-        rows = [int(row_of[e]) for e in wanted]
-        _, rows_sigs = batch.rows(rows)
-        for entry, row, sig in zip(wanted, rows, rows_sigs, strict=True):
-            ids[entry] = batch_ids[row]
-            sigs[batch_ids[row]] = (entry, sig)
-    return ids, sigs
-
-
-def _union_find(kv) -> Iterator[tuple[str, str]]:
-    return iter(sorted(connected_components(kv[1]).items()))
-
-
-class _UnionFind(beam.PTransform):
-    """All edges to one worker (ids only), union-find there: the default."""
-
-    def expand(self, edges):
-        return (edges
-                | "OneKey" >> beam.Map(lambda e: (None, e))
-                | "Gather" >> beam.GroupByKey()
-                | "Components" >> beam.FlatMap(_union_find))
-
-
-def _both_directions(edge: tuple[str, str]):
-    return [edge, (edge[1], edge[0])]
-
-
-def _large_star(kv):
-    return large_star_edges(kv[0], kv[1])
-
-
-def _small_star(kv):
-    return small_star_edges(kv[0], kv[1])
-
-
-def _roles(edge: tuple[str, str]):
-    lo, hi = min(edge), max(edge)
-    return [(lo, "centre"), (hi, "leaf")]
-
-
-def _star_heads(edge: tuple[str, str], not_star_nodes: int):
-    if not_star_nodes:
-        return []
-    lo, hi = min(edge), max(edge)
-    return [(hi, lo), (lo, lo)]
-
-
-class _StarComponents(beam.PTransform):
-    """Unrolled large-star / small-star rounds, then a convergence check.
-
-    If the edges are a star forest after `rounds` rounds, each leaf's head is its centre. If not
-    (a graph deeper than the rounds allowed), the remaining edges, already much contracted, go to
-    one worker for union-find: the answer is the same either way, only the cost differs.
-    """
-
-    def __init__(self, rounds: int) -> None:
-        super().__init__()
-        self._rounds = rounds
-
-    def expand(self, edges):
-        for i in range(self._rounds):
-            edges = (edges
-                     | f"LargeStarKeys{i}" >> beam.FlatMap(_both_directions)
-                     | f"LargeStarGroup{i}" >> beam.GroupByKey()
-                     | f"LargeStar{i}" >> beam.FlatMap(_large_star)
-                     | f"SmallStarKeys{i}" >> beam.Map(lambda e: (max(e), min(e)))
-                     | f"SmallStarGroup{i}" >> beam.GroupByKey()
-                     | f"SmallStar{i}" >> beam.FlatMap(_small_star))
-        not_star = (edges
-                    | "Roles" >> beam.FlatMap(_roles)
-                    | "RolesByNode" >> beam.GroupByKey()
-                    | "BothRoles" >> beam.Map(lambda kv: int(len(set(kv[1])) > 1))
-                    | "CountNotStar" >> beam.CombineGlobally(sum))
-        stars = edges | "StarHeads" >> beam.FlatMap(_star_heads, AsSingleton(not_star))
-        rest = (edges
-                | "NotConverged" >> beam.Filter(_report_not_converged, AsSingleton(not_star))
-                | "FinishOnOneWorker" >> _UnionFind())
-        return (stars, rest) | "Heads" >> beam.Flatten()
-
-
-_not_converged = Metrics.counter(STEP, "star_not_converged_edges")
-
-
-def _report_not_converged(edge: tuple[str, str], not_star_nodes: int) -> bool:
-    if not_star_nodes:
-        _not_converged.inc()
-    return bool(not_star_nodes)
-
+# --- clusters and verdicts ---------------------------------------------------------------------
 
 class _RouteMembers(beam.DoFn):
     """Per clustered node: (its head, (node, location)) for the cluster's verdicts."""
@@ -342,28 +340,29 @@ class _Verdicts(beam.DoFn):
     """A cluster's verdicts, its members' exact keys and signatures read from their batches."""
 
     def __init__(self, config: DedupConfig, scratch: str) -> None:
-        self._dtype = _dtype(config)
         self._check = config.effective_check_threshold
         self._scratch = scratch
         self._counters = {}
 
     def process(self, kv) -> Iterator[DedupVerdict]:
         _, members = kv
-        cluster = []
-        rows_by_batch: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        by_batch: dict[BatchRef, list[tuple[str, int]]] = defaultdict(list)
         for node, location in set(members):
-            kind = location[:1]
-            if kind in (b"S", b"O"):
-                stored_sig = np.frombuffer(location[1:], dtype=self._dtype)
-                cluster.append(Member(node, b"", stored_sig) if kind == b"S"
-                               else Member(node, b"", None, stored_sig))
-            else:
-                name, row = _batch_at(location)
-                rows_by_batch[name].append((node, row))
+            by_batch[location[: 1 + _DIGEST]].append((node, _batch_at(location)[1]))
+        cluster = []
+        stored = [(ref, wanted) for ref, wanted in by_batch.items() if ref[:1] != RUN]
+        for ref, wanted in stored:
+            _, sigs = SpilledBatch(Path(self._scratch) / _name_of(ref)).rows(
+                [r for _, r in wanted])
+            own = ref[:1] == STORED
+            cluster.extend(Member(node, b"", sig) if own else Member(node, b"", None, sig)
+                           for (node, _), sig in zip(wanted, sigs, strict=True))
         # this run's documents need their other-hash signatures only against such a head
-        other = any(m.signature is None for m in cluster)
-        for name, wanted in rows_by_batch.items():
-            batch = SpilledBatch(Path(self._scratch) / name)
+        other = any(ref[:1] == STORED_OTHER for ref, _ in stored)
+        for ref, wanted in by_batch.items():
+            if ref[:1] != RUN:
+                continue
+            batch = SpilledBatch(Path(self._scratch) / _name_of(ref))
             rows = [r for _, r in wanted]
             exact, sigs = batch.rows(rows)
             others = batch.other_signatures(rows) if other else [None] * len(rows)
@@ -376,8 +375,14 @@ class _Verdicts(beam.DoFn):
             yield verdict
 
 
+# --- stored signatures of this run -------------------------------------------------------------
+
 class _WriteSignatureFile(beam.DoFn):
-    """One signature file: the documents that stay, sorted by doc_id, a row group at a time."""
+    """One signature file: the documents that stay, sorted by doc_id, a row group at a time.
+
+    Its input is the file's CoGroupByKey: the rows each batch holds for it ("rows": (batch
+    name, packed uint32 rows)) and the ids of its removed documents ("removed").
+    """
 
     def __init__(self, config: DedupConfig, directory: str, files: int, scratch: str) -> None:
         self._config = config
@@ -385,17 +390,17 @@ class _WriteSignatureFile(beam.DoFn):
         self._files = files
         self._scratch = scratch
 
-    def process(self, index: int, names: Sequence[str], removed: Sequence[str]) -> Iterator[str]:
-        removed_ids = set(removed)
-        batches = [SpilledBatch(Path(self._scratch) / n) for n in sorted(set(names))]
+    def process(self, kv) -> Iterator[str]:
+        index, grouped = kv
+        removed_ids = set(grouped["removed"])
+        parts = sorted(set(grouped["rows"]))
+        batches = [SpilledBatch(Path(self._scratch) / name) for name, _ in parts]
         rows: dict[str, tuple[int, int]] = {}  # doc_id -> (batch, row)
-        for b, batch in enumerate(batches):
-            wanted = np.flatnonzero(batch.signature_files() == index)
-            if len(wanted):
-                batch_ids = batch.doc_ids()
-                for row in wanted.tolist():
-                    if batch_ids[row] not in removed_ids:
-                        rows.setdefault(batch_ids[row], (b, row))
+        for b, (batch, (_, packed)) in enumerate(zip(batches, parts, strict=True)):
+            batch_ids = batch.doc_ids()
+            for row in np.frombuffer(packed, dtype="<u4").tolist():
+                if batch_ids[row] not in removed_ids:
+                    rows.setdefault(batch_ids[row], (b, row))
         doc_ids = sorted(rows)
 
         def row_groups() -> Iterator[np.ndarray]:
@@ -433,15 +438,17 @@ class Deduplicate(beam.PTransform):
     kept head included, kind "kept"); documents without duplicates get none.
 
     prior_signatures: signature files of OTHER corpora in the store (never this corpus's own
-    earlier run), used when `config.scope == "store"`. earlier_signatures: this corpus's own
-    current signature files, for an append run (incremental onboarding), used whatever the
-    scope: its documents that duplicate what the corpus holds are removed as "earlier-run".
-    signatures_dir: where this corpus's
-    signatures of the documents that stay are written (`signature_files` files, every one
-    written, sorted by doc_id): give it an empty directory. components: "union-find" on one
-    worker, or "distributed" large-star / small-star with `star_rounds` unrolled rounds.
+    earlier run), used when `config.scope == "store"`; read a row group at a time, in parallel,
+    and matched through the same bucket groups as this run's documents. signatures_dir: where
+    this corpus's signatures of the documents that stay are written (`signature_files` files,
+    every one written, sorted by doc_id): give it an empty directory. components: "union-find"
+    on one worker, or "distributed" large-star / small-star with `star_rounds` unrolled rounds.
     scratch_dir: where signed batches are spilled during the run (about 700 bytes a document),
     removed at the end; default a fresh directory under the system temp directory.
+    bucket_shards: shards of each band's bucket keys, so bands x shards groups share the
+    buckets stage between workers. earlier_signatures: this corpus's own current signature
+    files, for an append run (incremental onboarding), used whatever the scope: its documents
+    that duplicate what the corpus holds are removed as "earlier-run".
     """
 
     def __init__(self, config: DedupConfig, corpus_id: str,
@@ -449,55 +456,67 @@ class Deduplicate(beam.PTransform):
                  signatures_dir: str | Path | None = None,
                  components: Components = "union-find", star_rounds: int = 8,
                  signature_files: int = 4, batch_size: int = 512,
-                 scratch_dir: str | Path | None = None,
+                 scratch_dir: str | Path | None = None, bucket_shards: int = 4,
                  earlier_signatures: Sequence[str | Path] = ()) -> None:
         super().__init__()
         if components not in ("union-find", "distributed"):
             raise ValueError(f"components: 'union-find' or 'distributed', not {components!r}")
+        if bucket_shards < 1:
+            raise ValueError(f"bucket_shards must be at least 1, not {bucket_shards}")
         own = [str(p) for p in prior_signatures if Path(p).parent.name == corpus_id]
         if own:
             raise ValueError(f"prior_signatures include corpus {corpus_id}'s own signatures "
                              f"({own[0]}); pass only other corpora's files")
-        self._config = config
-        self._corpus_id = corpus_id
         foreign = [str(p) for p in earlier_signatures if Path(p).parent.name != corpus_id]
         if foreign:
             raise ValueError(f"earlier_signatures include another corpus's file ({foreign[0]}); "
                              f"pass only corpus {corpus_id}'s own")
-        self._prior = [str(p) for p in prior_signatures] if config.scope == "store" else []
-        self._earlier = [str(p) for p in earlier_signatures]
+        self._config = config
+        self._corpus_id = corpus_id
+        self._prior = ([str(p) for p in sorted(prior_signatures, key=str)]
+                       if config.scope == "store" else [])
+        self._earlier = [str(p) for p in sorted(earlier_signatures, key=str)]
         self._signatures_dir = str(signatures_dir) if signatures_dir is not None else None
         self._components = components
         self._star_rounds = star_rounds
         self._signature_files = signature_files
         self._batch_size = batch_size
         self._scratch_root = str(scratch_dir) if scratch_dir is not None else None
+        self._shards = bucket_shards
 
     def expand(self, docs):
         config = self._config
         # one fresh directory per application, so two runs never share a scratch space
         root = self._scratch_root or tempfile.gettempdir()
         scratch = str(Path(root) / f"kura-dedup-{uuid.uuid4().hex}")
+        # which shingle hashes the store holds: from the files' footers, so an unreadable or
+        # incompatible file stops the launch rather than a worker
+        other = other_hash(config, {config_for_file(config, Path(p)).shingle_hash
+                                    for p in [*self._prior, *self._earlier]})
         spilled = (docs
                    | "Batch" >> beam.BatchElements(min_batch_size=min(64, self._batch_size),
                                                    max_batch_size=self._batch_size)
                    | "Spill" >> beam.ParDo(_SpillBatch(
-                       config, scratch, self._signature_files, self._prior,
-                       self._earlier)).with_outputs(
-                           _SpillBatch.PRIOR_EDGES, _SpillBatch.LOCATED, main="names"))
-        names = AsList(spilled.names)
-        candidates = (docs.pipeline
-                      | "OneWorker" >> beam.Create([None])
-                      | "Candidates" >> beam.ParDo(_Candidates(config, scratch), names)
-                      .with_outputs(_Candidates.LOCATED, main="edges"))
-        edges, located = candidates.edges, candidates[_Candidates.LOCATED]
-        if self._prior or self._earlier:
-            edges = (edges, spilled[_SpillBatch.PRIOR_EDGES]) | "AllEdges" >> beam.Flatten()
-            located = (located, spilled[_SpillBatch.LOCATED]) | "AllLocated" >> beam.Flatten()
+                       config, scratch, self._signature_files, self._shards, other))
+                   .with_outputs(_SpillBatch.FILES, main="entries"))
+        entries = spilled.entries
+        stored_files = [(p, False) for p in self._prior] + [(p, True) for p in self._earlier]
+        if stored_files:
+            stored = (docs.pipeline
+                      | "StoredFiles" >> beam.Create(stored_files)
+                      | "StoredRowGroups" >> beam.FlatMap(_row_groups)
+                      | "SpreadRowGroups" >> beam.Reshuffle()
+                      | "SpillStored" >> beam.ParDo(_SpillStored(config, scratch, self._shards)))
+            entries = (entries, stored) | "AllEntries" >> beam.Flatten()
+        checked = (entries
+                   | "BucketGroups" >> beam.GroupByKey()
+                   | "CheckBuckets" >> beam.ParDo(_CheckBuckets(config, scratch))
+                   .with_outputs(_CheckBuckets.LOCATED, main="edges"))
+        edges, located = checked.edges, checked[_CheckBuckets.LOCATED]
         if self._components == "distributed":
-            heads = edges | "StarComponents" >> _StarComponents(self._star_rounds)
+            heads = edges | "StarComponents" >> StarComponents(self._star_rounds)
         else:
-            heads = edges | "UnionFind" >> _UnionFind()
+            heads = edges | "UnionFind" >> UnionFind()
         verdicts = ({"at": located, "head": heads}
                     | "JoinMembers" >> beam.CoGroupByKey()
                     | "Route" >> beam.ParDo(_RouteMembers())
@@ -505,14 +524,17 @@ class Deduplicate(beam.PTransform):
                     | "Verdicts" >> beam.ParDo(_Verdicts(config, scratch)))
         done = verdicts
         if self._signatures_dir is not None:
-            removed = AsList(verdicts
-                             | "Removed" >> beam.Filter(lambda v: v.removed)
-                             | "RemovedIds" >> beam.Map(lambda v: v.doc_id))
-            done = (docs.pipeline
-                    | "SignatureFiles" >> beam.Create(list(range(self._signature_files)))
+            files = self._signature_files
+            removed = (verdicts
+                       | "Removed" >> beam.Filter(lambda v: v.removed)
+                       | "RemovedByFile" >> beam.Map(
+                           lambda v: (signature_file_of(v.doc_id, files), v.doc_id)))
+            every_file = (docs.pipeline
+                          | "SignatureFiles" >> beam.Create([(i, None) for i in range(files)]))
+            done = ({"rows": spilled[_SpillBatch.FILES], "removed": removed, "file": every_file}
+                    | "JoinSignatureFiles" >> beam.CoGroupByKey()
                     | "WriteSignatures" >> beam.ParDo(_WriteSignatureFile(
-                        config, self._signatures_dir, self._signature_files, scratch),
-                        names, removed))
+                        config, self._signatures_dir, files, scratch)))
         _ = (done
              | "ScratchDone" >> beam.combiners.Count.Globally()
              | "RemoveScratch" >> beam.Map(_remove_scratch, scratch))

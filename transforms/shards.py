@@ -1,9 +1,11 @@
 """Kura's own Parquet writer: deterministic names and bytes, zstd, atomic rename.
 
-Beam's WriteToParquet is neither deterministic nor configurable enough (NOTES.md): here a group
-of rows, sorted by a stable key, is written by pyarrow to a temporary name in the target folder
-and renamed when complete, so a reader never sees half a file and a re-run with the same inputs
-and configuration writes the same bytes (no timestamps or run ids inside).
+Beam's WriteToParquet is neither deterministic nor configurable enough (NOTES.md): here rows in a
+stable order are written by pyarrow to a temporary name in the target folder and renamed when
+complete, so a reader never sees half a file and a re-run with the same inputs and configuration
+writes the same bytes (no timestamps or run ids inside). `write_rows_atomically` streams its rows
+one row group at a time (the pipeline feeds it merged sorted runs, transforms/sorted_runs.py);
+`write_table_atomically` writes a table already in memory. Both give the same bytes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import hashlib
 import math
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -63,6 +64,77 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Parquet's column writers take values in batches of 1024 and cut pages between batches: feeding
+# a row group in chunks of this many rows cuts the same pages as feeding it whole.
+_WRITE_BATCH_ROWS = 1024
+_PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True}
+
+
+def with_kura_metadata(schema: pa.Schema, kura_version: str) -> pa.Schema:
+    """`schema` with the footer metadata every Kura file carries (versions, never a run id)."""
+    metadata = dict(schema.metadata or {})
+    metadata[b"kura.version"] = kura_version.encode()
+    metadata[b"kura.schema_version"] = SCHEMA_VERSION.encode()
+    return schema.with_metadata(metadata)
+
+
+def _row_groups(rows: Iterable[dict], schema: pa.Schema, row_group_rows: int
+                ) -> Iterator[pa.Table]:
+    """`rows` as tables of `row_group_rows` rows (the last may be shorter), each built from
+    record batches of at most `_WRITE_BATCH_ROWS` rows, so only one row group is in memory."""
+    batches: list[pa.RecordBatch] = []
+    pending: list[dict] = []
+    in_group = 0
+    for row in rows:
+        pending.append(row)
+        in_group += 1
+        if len(pending) == _WRITE_BATCH_ROWS or in_group == row_group_rows:
+            batches.append(pa.RecordBatch.from_pylist(pending, schema=schema))
+            pending = []
+        if in_group == row_group_rows:
+            yield pa.Table.from_batches(batches, schema=schema)
+            batches, in_group = [], 0
+    if pending:
+        batches.append(pa.RecordBatch.from_pylist(pending, schema=schema))
+    if batches:
+        yield pa.Table.from_batches(batches, schema=schema)
+
+
+def write_rows_atomically(rows: Iterable[dict], schema: pa.Schema, path: Path,
+                          row_group_rows: int, kura_version: str, private: bool = False
+                          ) -> WrittenFile | None:
+    """Stream `rows` (already in file order) into `path`, one row group in memory at a time,
+    through a hidden temporary name renamed into place. No rows: no file, and None.
+
+    The bytes are those `write_table_atomically` writes for the same rows in one table.
+    """
+    schema = with_kura_metadata(schema, kura_version)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    writer: pq.ParquetWriter | None = None
+    count = 0
+    try:
+        for group in _row_groups(rows, schema, row_group_rows):
+            if writer is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = pq.ParquetWriter(tmp, schema, **_PARQUET_OPTIONS)
+                if private:
+                    os.chmod(tmp, 0o600)
+            writer.write_table(group, row_group_size=row_group_rows)
+            count += group.num_rows
+        if writer is None:
+            return None
+        writer.close()
+        writer = None
+        digest = file_sha256(tmp)
+        size = tmp.stat().st_size
+        os.replace(tmp, path)
+    finally:
+        if writer is not None:  # an error mid-file: close it before removing it
+            writer.close()
+        tmp.unlink(missing_ok=True)
+    return WrittenFile(str(path), digest, count, size)
+
+
 def write_table_atomically(
     table: pa.Table, path: Path, row_group_rows: int, kura_version: str, private: bool = False
 ) -> WrittenFile:
@@ -70,20 +142,16 @@ def write_table_atomically(
 
     `private` files (raw rejected bytes, withheld documents) are readable by their owner only.
     """
-    metadata = dict(table.schema.metadata or {})
-    metadata[b"kura.version"] = kura_version.encode()
-    metadata[b"kura.schema_version"] = SCHEMA_VERSION.encode()
-    table = table.replace_schema_metadata(metadata)
+    table = table.replace_schema_metadata(
+        with_kura_metadata(table.schema, kura_version).metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         pq.write_table(
             table,
             tmp,
-            compression="zstd",
             row_group_size=row_group_rows,
-            write_statistics=True,
-            use_dictionary=True,
+            **_PARQUET_OPTIONS,
         )
         if private:
             os.chmod(tmp, 0o600)
@@ -115,25 +183,19 @@ class GroupFileSpec:
                                       self.private)
 
 
-class WriteParquetGroups(beam.PTransform):
-    """Group values by `key_of`, write each group as one Parquet file at `spec.path_for(key,
-    *side)`. Rows are sorted by `spec.sort_key` first, so the file's bytes do not depend on
-    bundle order. Emits one `WrittenFile` per file.
-    """
+@dataclass(frozen=True)
+class SortedFileSpec:
+    """How the rows of one output key become one Parquet file, streamed: the pure part of the
+    spilling writers (transforms/shards_beam.py). `row_key` is the file's row order and must be a
+    total order over its rows (ties would make the order depend on arrival)."""
 
-    def __init__(self, spec: GroupFileSpec, key_of: Callable[[Any], Any],
-                 side_inputs: tuple = ()) -> None:
-        super().__init__()
-        self._spec = spec
-        self._key_of = key_of
-        self._side_inputs = side_inputs
+    schema: pa.Schema
+    row_key: Callable[[dict], Any]
+    path_for: Callable[..., str]
+    kura_version: str
+    row_group_rows: int = 8192
+    private: bool = False
 
-    def expand(self, values):
-        spec = self._spec
-        return (
-            values
-            | "KeyByFile" >> beam.Map(lambda v, key_of=self._key_of: (key_of(v), v))
-            | "GroupByFile" >> beam.GroupByKey()
-            | "WriteFile" >> beam.Map(lambda group, *side: spec.write(*group, *side),
-                                      *self._side_inputs)
-        )
+    def write(self, key: Any, ordered_rows: Iterable[dict], *side: Any) -> WrittenFile | None:
+        return write_rows_atomically(ordered_rows, self.schema, Path(self.path_for(key, *side)),
+                                     self.row_group_rows, self.kura_version, self.private)

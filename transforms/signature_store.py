@@ -36,8 +36,9 @@ import pyarrow.parquet as pq
 
 from schemas.dedup import LEGACY_SHINGLE_HASH, DedupConfig, ShingleHash, signatures_schema
 
-# Rows per row group of a signature file. Readers load whole files, so the size only bounds the
-# writer's memory: 8,192 rows (4 MB of signatures) cost about 90 MB less at peak than 65,536.
+# Rows per row group of a signature file. The writer holds one row group, and store-wide dedup
+# reads one at a time (`read_signature_row_group`): 8,192 rows (4 MB of signatures) cost about
+# 90 MB less at peak than 65,536.
 SIGNATURE_ROW_GROUP = 8_192
 _HASHFUNC = b"kura.minhash.hashfunc"
 _COMPARED = (b"kura.minhash.num_perm", b"kura.minhash.seed", b"kura.minhash.scheme",
@@ -112,25 +113,50 @@ def config_for_file(config: DedupConfig, path: Path) -> DedupConfig:
     return config.model_copy(update={"shingle_hash": stored})
 
 
+def _check_compatible(path: Path, meta: dict[bytes, bytes], config: DedupConfig | None) -> None:
+    """Refuse a file that is not a signature file, or one made under other parameters."""
+    if meta.get(b"kura.schema") != b"signatures":
+        raise SignatureFileError(f"{path}: not a Kura signature file")
+    if config is None:
+        return
+    expected = signatures_schema(config).metadata
+    found = dict(meta)
+    found.setdefault(_HASHFUNC, LEGACY_SHINGLE_HASH.encode())
+    for key in _COMPARED:
+        if found.get(key) != expected[key]:
+            raise SignatureFileError(
+                f"{path}: {key.decode()} is {found.get(key, b'?').decode()}, this run uses "
+                f"{expected[key].decode()}; re-sign that corpus or match [dedup]")
+
+
+def _ids_and_signatures(table: pa.Table, num_perm: int) -> tuple[list[str], np.ndarray]:
+    doc_ids = table.column("doc_id").to_pylist()
+    flat = table.column("signature").combine_chunks().flatten().to_numpy()
+    return doc_ids, flat.reshape(-1, num_perm) if doc_ids else flat.reshape(0, num_perm)
+
+
 def read_signatures(path: Path, config: DedupConfig | None = None) -> tuple[list[str], np.ndarray]:
     """Doc ids and signatures of one stored file; refuses a file made under other parameters."""
     table = pq.read_table(path)
     meta = table.schema.metadata or {}
-    if meta.get(b"kura.schema") != b"signatures":
-        raise SignatureFileError(f"{path}: not a Kura signature file")
-    if config is not None:
-        expected = signatures_schema(config).metadata
-        found = dict(meta)
-        found.setdefault(_HASHFUNC, LEGACY_SHINGLE_HASH.encode())
-        for key in _COMPARED:
-            if found.get(key) != expected[key]:
-                raise SignatureFileError(
-                    f"{path}: {key.decode()} is {found.get(key, b'?').decode()}, this run uses "
-                    f"{expected[key].decode()}; re-sign that corpus or match [dedup]")
-    num_perm = int(meta[b"kura.minhash.num_perm"])
-    doc_ids = table.column("doc_id").to_pylist()
-    flat = table.column("signature").combine_chunks().flatten().to_numpy()
-    return doc_ids, flat.reshape(-1, num_perm) if doc_ids else flat.reshape(0, num_perm)
+    _check_compatible(path, meta, config)
+    return _ids_and_signatures(table, int(meta[b"kura.minhash.num_perm"]))
+
+
+def signature_row_groups(path: Path) -> int:
+    """How many row groups a signature file has: the unit a store-wide dedup reads at once."""
+    return pq.ParquetFile(path).num_row_groups
+
+
+def read_signature_row_group(path: Path, index: int,
+                             config: DedupConfig | None = None) -> tuple[list[str], np.ndarray]:
+    """Doc ids and signatures of one row group of a stored file (at most SIGNATURE_ROW_GROUP
+    rows, so a reader holds no more than that); refuses a file made under other parameters."""
+    parquet = pq.ParquetFile(path)
+    meta = parquet.schema_arrow.metadata or {}
+    _check_compatible(path, meta, config)
+    return _ids_and_signatures(parquet.read_row_group(index),
+                               int(meta[b"kura.minhash.num_perm"]))
 
 
 def lean_minhashes(path: Path, config: DedupConfig | None = None) -> Iterator[tuple[str, object]]:

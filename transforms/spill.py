@@ -1,8 +1,10 @@
 """Spilled batches: a dedup run's scratch copy of what it knows of each document, on disk.
 
 Dedup leaves each batch's signatures here instead of in the runner's memory (the DirectRunner
-holds every shuffled collection in memory, at several times its bytes), so only bucket keys of
-candidates and ids cross a shuffle (transforms.dedup_beam). A file is read by section or by row
+holds every shuffled collection in memory, at several times its bytes), so only bucket keys,
+ids and locations cross a shuffle (transforms.dedup_beam). A store-wide run spills each row group
+of the store's signature files the same way, as a batch of stored nodes (their ids are
+`transforms.dedup.stored_node`s, their exact keys zero). A file is read by section or by row
 with pread, never whole.
 """
 

@@ -227,3 +227,52 @@ def test_a_store_signed_with_the_old_hash_still_dedups_a_new_run(tmp_path) -> No
     written = sorted((tmp_path / "signatures" / "corpus-b").iterdir())
     assert {recorded_hash(p) for p in written} == {"murmur3_utf32"}
     assert sum(len(read_signatures(p, new)[0]) for p in written) == 25  # B's own documents
+
+
+def _run_with_workers(workers: int, docs: list[Document], config: DedupConfig, prior, out):
+    """Deduplicate on the DirectRunner with `workers` processes: verdicts, as the pipeline
+    wrote them out, and the signature files' bytes."""
+    import json
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(["--direct_num_workers", str(workers),
+                               "--direct_running_mode",
+                               "multi_processing" if workers > 1 else "in_memory"])
+    with beam.Pipeline(runner="DirectRunner", options=options) as p:
+        _ = (p | beam.Create(docs) | Deduplicate(
+                config, "corpus-b", prior_signatures=prior, signatures_dir=out / "sigs",
+                batch_size=16, signature_files=2, bucket_shards=3, scratch_dir=out / "scratch")
+             | beam.Map(lambda v: json.dumps(v.__dict__, sort_keys=True))
+             | beam.io.WriteToText(str(out / "verdicts"), shard_name_template=""))
+    verdicts = [json.loads(line) for line in (out / "verdicts").read_text().splitlines()]
+    verdicts.sort(key=lambda v: v["doc_id"])
+    files = {f.name: f.read_bytes() for f in sorted((out / "sigs").iterdir())}
+    assert list((out / "scratch").iterdir()) == []
+    return verdicts, files
+
+
+@pytest.mark.slow
+def test_verdicts_and_signature_files_are_the_same_for_one_and_two_workers(tmp_path) -> None:
+    """Store-wide, against a store holding both shingle hashes: every bucket group, both
+    namespaces and the clusters spread over two processes decide what one process does."""
+    new, old = DedupConfig(), DedupConfig(shingle_hash="sha1_hash32")
+    store = tmp_path / "signatures"
+    prior = []
+    for corpus, seed, config in (("corpus-old", 11, old), ("corpus-new", 12, new)):
+        ids, keys = _corpus(seed=seed, n=20)
+        kept, sigs = deduplicate_keys(ids, keys, config).kept_signatures()
+        prior.append(store / corpus / "signatures-00000-of-00001.parquet")
+        write_signatures(prior[-1], kept, sigs, config)
+        if corpus == "corpus-old":
+            old_ids, old_keys = ids, keys
+    b_ids, b_keys = _corpus(seed=13, n=30)
+    b_ids, b_keys = b_ids + ["b-copy-" + d for d in old_ids[:15]], b_keys + old_keys[:15]
+    expected = deduplicate_keys(b_ids, b_keys, new, prior=PriorIndex(new, prior)).verdicts
+    assert any(v.kind == "cross-corpus" for v in expected)
+    docs = _docs(b_ids, b_keys, "corpus-b")
+    random.Random(9).shuffle(docs)
+    one = _run_with_workers(1, docs, new, prior, tmp_path / "one")
+    two = _run_with_workers(2, docs, new, prior, tmp_path / "two")
+    assert one == two
+    assert one[0] == [v.__dict__ for v in expected]  # sorted by doc_id, as the pure core's
