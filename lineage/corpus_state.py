@@ -29,8 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.dsse import Envelope, EnvelopeError
-from lineage.statements import LoggedStatement
+from lineage.statements import LoggedStatement, logged_statements_of
 from schemas.predicates import PROVENANCE_PREDICATE, WITHDRAWAL_PREDICATE
 
 RUN_MODES = ("full", "append", "rewrite")
@@ -178,22 +177,10 @@ def fold_withdrawal(state: CorpusState, record: LoggedStatement) -> CorpusState:
     )
 
 
-def _statements_of(lines: Iterable[bytes], types: tuple[str, ...]) -> Iterable[LoggedStatement]:
-    """Each line's statement of one of `types`, in log order (one parse per line)."""
-    for index, line in enumerate(lines):
-        try:
-            envelope = Envelope.from_json(line)
-            statement = json.loads(envelope.payload)
-        except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(statement, dict) and statement.get("predicateType") in types:
-            yield LoggedStatement(index, envelope, statement)
-
-
 def corpus_states(lines: Iterable[bytes]) -> dict[str, CorpusState]:
     """Every corpus's state after the whole log. Lines that do not parse are skipped:
     `verify_store` reports them, and nothing is certified from a store that does not verify."""
-    return fold_statements(_statements_of(lines, STATE_PREDICATES))
+    return fold_statements(logged_statements_of(lines, STATE_PREDICATES))
 
 
 def fold_statements(records: Iterable[LoggedStatement]) -> dict[str, CorpusState]:

@@ -27,11 +27,17 @@ class LoggedStatement:
 
 def logged_statements(lines: Iterable[bytes], predicate_type: str) -> Iterator[LoggedStatement]:
     """Each line's statement whose predicateType is `predicate_type`, in log order."""
+    return logged_statements_of(lines, (predicate_type,))
+
+
+def logged_statements_of(lines: Iterable[bytes], types: tuple[str, ...]
+                         ) -> Iterator[LoggedStatement]:
+    """Each line's statement of one of `types`, in log order (one parse per line)."""
     for index, line in enumerate(lines):
         try:
             envelope = Envelope.from_json(line)
             statement = json.loads(envelope.payload)
         except (EnvelopeError, json.JSONDecodeError, UnicodeDecodeError):
             continue
-        if isinstance(statement, dict) and statement.get("predicateType") == predicate_type:
+        if isinstance(statement, dict) and statement.get("predicateType") in types:
             yield LoggedStatement(index, envelope, statement)

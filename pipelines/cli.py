@@ -96,6 +96,7 @@ _USER_ERRORS = {
     "pipelines.store": ("StoreBusy",),
     "pipelines.withdraw_scan": ("WithdrawScanError",),
     "transforms.pii": ("PiiConfigError",),
+    "transforms.signature_store": ("SignatureFileError",),
 }
 
 
@@ -149,7 +150,8 @@ def onboard(
     runner: Annotated[str, typer.Option(help="Beam runner: DirectRunner (embedded default), "
                                              "PortableRunner, FlinkRunner or DataflowRunner.")]
     = "DirectRunner",
-    workers: Annotated[int, typer.Option(help="Worker processes for the DirectRunner.")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes (DirectRunner), or SDK "
+                                         "workers per node on a portable runner.")] = 1,
     running_mode: Annotated[str | None, typer.Option(
         help="DirectRunner mode: in_memory or multi_processing (multi_threading with more than "
              "one worker is refused: it loses elements).")] = None,

@@ -7,42 +7,24 @@ corpus through them, and expects the very shards the embedded runner wrote.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.scale_portable import free_port, wait_for_port
 from pipelines.options import RunnerChoice
 from tests.pipelines.conftest import onboard
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"service on port {port} exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("localhost", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
-
 
 @pytest.fixture
 def portable_services() -> Iterator[tuple[int, int]]:
-    job_port, pool_port = _free_port(), _free_port()
+    job_port, pool_port = free_port(), free_port()
     env = dict(os.environ)
     # The worker pool starts workers with the first `python` on PATH: it must be this venv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -55,8 +37,8 @@ def portable_services() -> Iterator[tuple[int, int]]:
     processes = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for cmd in commands]
     try:
-        _wait_for_port(job_port, processes[0])
-        _wait_for_port(pool_port, processes[1])
+        wait_for_port(job_port, processes[0])
+        wait_for_port(pool_port, processes[1])
         yield job_port, pool_port
     finally:
         for process in processes:
