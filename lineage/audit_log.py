@@ -184,16 +184,6 @@ def corpus_of(record: LogRecord, corpora: Mapping[str, str]) -> str | None:
     return job.split(":", 1)[1] if ":" in job else None
 
 
-def latest_runs(records: Sequence[LogRecord]) -> dict[str, LogRecord]:
-    """Every corpus's latest run provenance: its outputs are the corpus's current files."""
-    latest: dict[str, LogRecord] = {}
-    for record in records:
-        corpus = external_parameters(record.predicate).get("corpusId")
-        if record.kind == "provenance" and isinstance(corpus, str):
-            latest[corpus] = record
-    return latest
-
-
 def certified_pairs(records: Sequence[LogRecord]) -> set[tuple[str, str | None]]:
     return {subject for r in records if r.kind == "certification" for subject in r.subjects}
 

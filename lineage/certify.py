@@ -166,24 +166,6 @@ def latest_residency(lines: Iterable[bytes]) -> dict[str, AttestedShard]:
     return latest
 
 
-def latest_run_outputs(lines: Iterable[bytes]) -> dict[str, frozenset[str]]:
-    """Every corpus's latest run (its last provenance record) and the files that run wrote.
-    (A release selects by `corpus_states`, which also folds append and rewrite runs; for a
-    store of full runs only, the two agree.)
-
-    A re-run of a corpus whose inputs changed writes shards under new names; the earlier run's
-    shards stay on disk (their records must still verify) but are superseded: a release takes
-    a corpus's shards from its latest run only, so no document is released twice."""
-    outputs: dict[str, frozenset[str]] = {}
-    for record in logged_statements(lines, PROVENANCE_PREDICATE):
-        corpus = _run_corpus(record)
-        if corpus is not None:
-            outputs[corpus] = frozenset(
-                s.get("name") for s in record.statement.get("subject") or [] if s.get("name")
-            )
-    return outputs
-
-
 def _run_corpus(record: LoggedStatement) -> str | None:
     """The corpus a run's provenance names."""
     build = record.predicate.get("buildDefinition") or {}

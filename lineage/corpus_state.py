@@ -16,7 +16,7 @@ that enacts it has run yet. An unknown mode is folded as "full": a state never h
 than some signed run wrote, so an unknown record can only make a release smaller.
 
 `current` is every file a current run wrote (shards, rejects, duplicates, summaries), exactly
-as `latest_run_outputs` gave it for stores of full runs. The configuration digest of the latest
+as the latest run's subjects were for stores of full runs. The configuration digest of the latest
 full run is recomputed from its signed parameters, so `kura onboard` can tell whether a new
 run of the same manifest may append to it (pipelines/increment.py).
 """

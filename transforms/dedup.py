@@ -151,29 +151,34 @@ def candidate_pairs(bucket: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 # --- connected components ----------------------------------------------------------------------
 
+def find_root(parent: dict[str, str], node: str) -> str:
+    """The root of `node` in the union-find forest `parent`, compressing the path to it."""
+    root = node
+    while parent[root] != root:
+        root = parent[root]
+    while parent[node] != root:  # path compression
+        parent[node], node = root, parent[node]
+    return root
+
+
+def union(parent: dict[str, str], u: str, v: str) -> None:
+    """Join u's and v's components in place; the lower root wins, so a root is always its
+    component's lowest node (the result does not depend on the order of the edges)."""
+    parent.setdefault(u, u)
+    parent.setdefault(v, v)
+    ru, rv = find_root(parent, u), find_root(parent, v)
+    if ru < rv:
+        parent[rv] = ru
+    elif rv < ru:
+        parent[ru] = rv
+
+
 def connected_components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     """node -> the lowest node of its component, for every node of an edge (union-find)."""
     parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
     for u, v in edges:
-        parent.setdefault(u, u)
-        parent.setdefault(v, v)
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            # the lower root wins, so a root is always its component's lowest node
-            if ru < rv:
-                parent[rv] = ru
-            else:
-                parent[ru] = rv
-    return {node: find(node) for node in parent}
+        union(parent, u, v)
+    return {node: find_root(parent, node) for node in parent}
 
 
 def _ordered(u: str, v: str) -> tuple[str, str]:

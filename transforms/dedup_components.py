@@ -19,30 +19,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton
 
-from transforms.dedup import large_star_edges, small_star_edges
+from transforms.dedup import find_root, large_star_edges, small_star_edges, union
 
 STEP = "dedup"
-
-
-def _find(parent: dict[str, str], node: str) -> str:
-    root = node
-    while parent[root] != root:
-        root = parent[root]
-    while parent[node] != root:  # path compression
-        parent[node], node = root, parent[node]
-    return root
-
-
-def _union(parent: dict[str, str], u: str, v: str) -> None:
-    """Join u's and v's components in place; the lower root wins, so a root is always its
-    component's lowest node."""
-    parent.setdefault(u, u)
-    parent.setdefault(v, v)
-    ru, rv = _find(parent, u), _find(parent, v)
-    if ru < rv:
-        parent[rv] = ru
-    elif rv < ru:
-        parent[ru] = rv
 
 
 class _ComponentsFn(beam.CombineFn):
@@ -58,18 +37,18 @@ class _ComponentsFn(beam.CombineFn):
         return {}
 
     def add_input(self, parent: dict[str, str], edge: tuple[str, str]) -> dict[str, str]:
-        _union(parent, *edge)
+        union(parent, *edge)
         return parent
 
     def merge_accumulators(self, accumulators: Iterable[dict[str, str]]) -> dict[str, str]:
         merged: dict[str, str] = {}
         for parent in accumulators:
             for node, up in parent.items():
-                _union(merged, node, up)
+                union(merged, node, up)
         return merged
 
     def compact(self, parent: dict[str, str]) -> dict[str, str]:
-        return {node: _find(parent, node) for node in parent}
+        return {node: find_root(parent, node) for node in parent}
 
     def extract_output(self, parent: dict[str, str]) -> dict[str, str]:
         return self.compact(parent)
