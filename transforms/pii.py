@@ -29,6 +29,7 @@ from transforms.normalize import pii_view
 from transforms.pii_nlp import LANGUAGE, ContextEnhancer, TokenNlpEngine
 from transforms.recognizers import build_recognizers
 from transforms.recognizers.person import JaPersonRecognizer
+from transforms.recognizers.triggers import ViewScan
 
 STEP_NAME = "pii"
 _PSEUDONYM_HEX_CHARS = 12
@@ -107,7 +108,7 @@ class PiiEngine:
     config: PiiConfig
     analyzer: AnalyzerEngine
     nlp: TokenNlpEngine
-    triggers: tuple[tuple[str, Callable[[str], bool]], ...]
+    triggers: tuple[tuple[str, Callable[[ViewScan], bool]], ...]
     person: JaPersonRecognizer | None
     anonymizer: AnonymizerEngine
     operators: Mapping[str, OperatorConfig]
@@ -144,7 +145,7 @@ def build_engine(config: PiiConfig, secret: bytes | None = None) -> PiiEngine:
     )
     person = next((r for r in recognizers if isinstance(r, JaPersonRecognizer)), None)
     triggers = tuple(
-        (r.supported_entities[0], r.triggered) for r in recognizers if r is not person
+        (r.supported_entities[0], r.triggered_on) for r in recognizers if r is not person
     )
     return PiiEngine(
         config=config,
@@ -169,7 +170,8 @@ def _non_overlapping(results: list[RecognizerResult]) -> list[RecognizerResult]:
 
 def find_pii(view: str, tokens: Sequence[Token], engine: PiiEngine) -> list[RecognizerResult]:
     """Entities found on the PII view, above the threshold, without overlaps."""
-    active = [entity for entity, triggered in engine.triggers if triggered(view)]
+    scan = ViewScan(view)  # what several triggers share, computed once
+    active = [entity for entity, triggered in engine.triggers if triggered(scan)]
     if engine.person is not None and engine.person.has_name_evidence(view, tokens):
         active.append("PERSON")
     if not active:  # the common case on clean text: presidio never runs

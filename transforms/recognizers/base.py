@@ -9,11 +9,12 @@ per-recognizer overhead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
+
+from transforms.recognizers.triggers import ViewScan, fast_trigger
 
 # A number starts where no digit, ASCII letter/underscore/plus, or "letter/digit + joiner" precedes
 # it (so "ORD-0312345678", "v1.2.3" and "A/123" are not read as identifiers).
@@ -48,11 +49,15 @@ class JaPatternRecognizer(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=self.FLAGS,
         )
-        self._trigger = re.compile(self.TRIGGER)
+        self._trigger = fast_trigger(self.TRIGGER)
 
     def triggered(self, view: str) -> bool:
         """Whether this recognizer can possibly match `view` (cheap, may say yes wrongly)."""
-        return self._trigger.search(view) is not None
+        return self._trigger(ViewScan(view))
+
+    def triggered_on(self, scan: ViewScan) -> bool:
+        """`triggered(scan.view)`, sharing the scan's parts with the other recognizers."""
+        return self._trigger(scan)
 
 
 def digits_of(value: str) -> str:

@@ -16,6 +16,8 @@ from typing import ClassVar, NamedTuple
 
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
+from transforms.recognizers.triggers import ViewScan, fast_trigger
+
 # At this score a finding is certain without any other evidence: the PII stage's default
 # threshold, and the level at which the residual check counts a finding.
 CERTAIN = 0.5
@@ -61,14 +63,18 @@ class DefinitionRecognizer(EntityRecognizer):
         super().__init__(
             supported_entities=[self.ENTITY], name=type(self).__name__, supported_language="ja"
         )
-        self._trigger = re.compile(self.TRIGGER)
+        self._trigger = fast_trigger(self.TRIGGER)
 
     def load(self) -> None:
         """Nothing to load: the definition's patterns compile at import."""
 
     def triggered(self, view: str) -> bool:
         """Whether this recognizer can possibly match `view` (cheap, may say yes wrongly)."""
-        return self._trigger.search(view) is not None
+        return self._trigger(ViewScan(view))
+
+    def triggered_on(self, scan: ViewScan) -> bool:
+        """`triggered(scan.view)`, sharing the scan's parts with the other recognizers."""
+        return self._trigger(scan)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[
             RecognizerResult]:

@@ -170,12 +170,16 @@ class JaPersonRecognizer(EntityRecognizer):
         A token table that can answer "any POS containing X?" without building its Tokens
         (`pos_contains`) is asked that; otherwise the tokens are scanned.
         """
+        # Every test is pure and the answer is their "or", so the cheapest goes first: a token
+        # table's one substring search beats the six scans of the text.
+        pos_contains = getattr(tokens, "pos_contains", None)
+        if pos_contains is not None and pos_contains("人名"):
+            return True
         if _EVIDENCE.search(view) is not None or has_label(view) or has_mailbox(view) \
                 or has_name_line(view) or has_speaker(view, self.lists) or has_person_bracket(view):
             return True
-        pos_contains = getattr(tokens, "pos_contains", None)
         if pos_contains is not None:
-            return bool(pos_contains("人名"))
+            return False
         return any(tok.pos.startswith(_PERSON_POS) for tok in tokens)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
