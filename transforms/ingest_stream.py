@@ -19,6 +19,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Generic, NamedTuple, TypeVar
 
+import numpy as np
+
 CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 1 << 20
 
@@ -120,8 +122,8 @@ def first_pass(chunks: Iterable[bytes], text: bool = True) -> ByteFacts:
     size = 0
     sample = bytearray()
     blank = True
-    multibyte = invalid = 0
-    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    high = 0
+    invalid = _InvalidUtf8()
     for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
@@ -131,21 +133,46 @@ def first_pass(chunks: Iterable[bytes], text: bool = True) -> ByteFacts:
             sample += chunk[: SAMPLE_BYTES - len(sample)]
         if blank and chunk.strip():
             blank = False
-        counted = _utf8_counts(decoder.decode(chunk))
-        multibyte, invalid = multibyte + counted[0], invalid + counted[1]
+        high += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) >= 0x80))
+        invalid.feed(chunk)
     if text:
-        counted = _utf8_counts(decoder.decode(b"", final=True))
-        multibyte, invalid = multibyte + counted[0], invalid + counted[1]
-    return ByteFacts(digest.hexdigest(), size, bytes(sample), blank, multibyte, invalid)
+        invalid.feed(b"", final=True)
+    # An invalid byte is >= 0x80 (ASCII always decodes) and escaped one for one; every other
+    # byte >= 0x80 belongs to a valid multi-byte character.
+    return ByteFacts(digest.hexdigest(), size, bytes(sample), blank, high - invalid.count,
+                     invalid.count)
 
 
-def _utf8_counts(text: str) -> tuple[int, int]:
-    """(bytes of valid multi-byte characters, escaped invalid bytes) of surrogateescape'd text."""
-    if text.isascii():
-        return 0, 0
-    valid = _ESCAPED.sub("", text)
-    encoded = len(valid.encode("utf-8", "surrogatepass"))
-    return encoded - len(valid.encode("ascii", "ignore")), len(text) - len(valid)
+class _InvalidUtf8:
+    """Counts the bytes of a stream that UTF-8 decoding with surrogateescape escapes.
+
+    A valid stream only goes through the strict decoder (no escapes to search for); at its
+    first error the stream goes on through a surrogateescape decoder from the same state.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._strict = True
+        self.count = 0
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self._strict:
+            state = self._decoder.getstate()
+            try:
+                self._decoder.decode(chunk, final)
+                return
+            except UnicodeDecodeError:
+                self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+                self._decoder.setstate(state)
+                self._strict = False
+        self.count += _escaped_count(self._decoder.decode(chunk, final))
+
+
+def _escaped_count(text: str) -> int:
+    """How many bytes of surrogateescape'd text were not UTF-8 (one escape each)."""
+    if text.isascii() or not _ESCAPED.search(text):
+        return 0
+    return len(text) - len(_ESCAPED.sub("", text))
 
 
 def decoded(chunks: Iterable[bytes], encoding: str, errors: str) -> Iterator[str]:

@@ -104,14 +104,27 @@ class Rule:
         return doc.strip().splitlines()[0] if doc.strip() else self.name
 
 
+def _occurs(chars: str) -> Callable[[str], object]:
+    """A test of whether a text holds any character of the class body `chars`, truthy if so.
+
+    A few plain characters (no range, no escape) are looked for with `in`, a memchr-like search
+    ~10x faster than the regex engine's scan for a small class: `re` compiles a class of one or
+    two runs to range tests, not to its lookup table, and scanning for the 4 voiced marks cost
+    1.8x the scan for the whole union of rules before them.
+    """
+    if len(chars) <= 4 and "-" not in chars and "\\" not in chars:
+        return lambda text: any(char in text for char in chars)
+    return re.compile(f"[{chars}]").search
+
+
 def _view(rules: tuple[Rule, ...]) -> Callable[[str], str]:
     """The function applying `rules` in order, with consecutive triggered rules grouped."""
-    stages: list[tuple[re.Pattern[str] | None, tuple[Callable[[str], str], ...]]] = []
+    stages: list[tuple[Callable[[str], object] | None, tuple[Callable[[str], str], ...]]] = []
     group: list[Rule] = []
 
     def close_group() -> None:
         if group:
-            union = re.compile("[" + "".join(rule.triggers for rule in group) + "]")
+            union = _occurs("".join(rule.triggers for rule in group))
             stages.append((union, tuple(rule.apply for rule in group)))
             group.clear()
 
@@ -125,7 +138,7 @@ def _view(rules: tuple[Rule, ...]) -> Callable[[str], str]:
 
     def apply(text: str) -> str:
         for triggers, functions in stages:
-            if triggers is None or triggers.search(text):
+            if triggers is None or triggers(text):
                 for function in functions:
                     text = function(text)
         return text
@@ -430,7 +443,11 @@ _PII_TABLE |= {0x3000: " ", 0xFE6B: "@", 0xFE52: ".", 0xFE50: ",", 0xFE55: ":"}
 _PII_FOLD = _sparse_translation(_PII_TABLE)
 _PII_FOLD_CHARS = "".join(re.escape(chr(cp)) for cp in sorted(_PII_TABLE))
 _DIGIT_LONG_VOWELS = "ーｰ\u2500\u2501"
-_LONG_VOWEL_BETWEEN_DIGITS = re.compile(f"(?<=[0-9])[{_DIGIT_LONG_VOWELS}](?=[0-9])")
+# Led by the character class so the engine scans for it quickly; a leading lookbehind made
+# every position a match attempt (2.7x slower on man pages, where ー is everywhere).
+_LONG_VOWEL_BETWEEN_DIGITS = re.compile(
+    f"[{_DIGIT_LONG_VOWELS}](?<=[0-9][{_DIGIT_LONG_VOWELS}])(?=[0-9])"
+)
 
 
 def fold_for_pii(text: str) -> str:

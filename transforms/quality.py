@@ -21,14 +21,13 @@ Definitions (all fractions are in [0, 1]; "content" means non-whitespace charact
   character n-gram of the content characters.
 
 Speed: one numpy pass classifies every character through a code-point table (no per-character
-Python), n-grams are polynomial hashes counted by bucket (np.bincount), lines go through a
-Counter.
+Python), n-grams are polynomial hashes counted by bucket (np.bincount), repeated lines are the
+characters a set of the lines does not hold.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -85,14 +84,23 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _mean_sentence_chars(classes: np.ndarray, content: np.ndarray) -> float:
-    ends = (classes == _STOP) | (classes == _NEWLINE)
-    # The sentence number of each content character that is not itself a full stop.
-    sentence_of = np.cumsum(ends)[content & (classes != _STOP)]
-    if not len(sentence_of):
+# What the sentence count reads of each class: 1 a content character that is not a full stop,
+# 2 a sentence end (full stop or newline), 0 whitespace (neither splits nor fills a sentence).
+_SENTENCE_ROLE = np.ones(_N_CLASSES, dtype=np.uint8)
+_SENTENCE_ROLE[[_STOP, _NEWLINE]] = 2
+_SENTENCE_ROLE[_SPACE] = 0
+
+
+def _mean_sentence_chars(classes: np.ndarray, content_chars: int) -> float:
+    """Content characters (full stops excluded) per sentence: `content_chars` over the runs of
+    such characters that no sentence end separates (whitespace does not)."""
+    if not content_chars:
         return 0.0
-    sentences = 1 + int(np.count_nonzero(np.diff(sentence_of)))
-    return len(sentence_of) / sentences
+    roles = _SENTENCE_ROLE[classes]
+    roles = roles[roles != 0]
+    # A sentence starts at a content character that follows an end (2 then 1), or at the first.
+    sentences = int(np.count_nonzero(roles[:-1] > roles[1:])) + int(roles[0] == 1)
+    return content_chars / sentences
 
 
 def _duplicate_fraction(units: list[str]) -> float:
@@ -100,8 +108,25 @@ def _duplicate_fraction(units: list[str]) -> float:
     total = sum(map(len, units))
     if not total:
         return 0.0
-    repeated = sum(len(unit) * (count - 1) for unit, count in Counter(units).items() if count > 1)
-    return repeated / total
+    # Every unit but the first of its text is a repeat: all characters minus the distinct ones.
+    return (total - sum(map(len, set(units)))) / total
+
+
+def _most_frequent(values: np.ndarray) -> tuple[int, np.uint64]:
+    """(count, value) of the most frequent of `values` (the smallest among equals).
+
+    np.unique(return_counts=True) then argmax, without its ~20 µs of Python per call: this
+    runs twice a document on a few hundred values.
+    """
+    ordered = np.sort(values)
+    # edges: where each run of equal values starts, and the end
+    change = np.empty(len(ordered) + 1, dtype=bool)
+    change[0] = change[-1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:-1])
+    edges = change.nonzero()[0]
+    counts = edges[1:] - edges[:-1]
+    top = int(counts.argmax())
+    return int(counts[top]), ordered[edges[top]]
 
 
 def top_ngram(codes: np.ndarray, n: int) -> tuple[int, float]:
@@ -123,21 +148,18 @@ def top_ngram(codes: np.ndarray, n: int) -> tuple[int, float]:
     bits = max(8, (4 * windows - 1).bit_length())
     buckets = (hashes >> np.uint64(64 - bits)).astype(np.intp)
     bucket_counts = np.bincount(buckets, minlength=1 << bits)
-    values, counts = np.unique(hashes[buckets == int(np.argmax(bucket_counts))],
-                               return_counts=True)
-    top = int(np.argmax(counts))
-    best_count, best_hash = int(counts[top]), values[top]
+    best_count, best_hash = _most_frequent(hashes[buckets == int(bucket_counts.argmax())])
     contenders = bucket_counts[buckets] > best_count
     if contenders.any():
-        values, counts = np.unique(hashes[contenders], return_counts=True)
-        top = int(np.argmax(counts))  # ties: the smallest hash, so the result is deterministic
-        if counts[top] > best_count:
-            best_count, best_hash = int(counts[top]), values[top]
+        # ties: the smallest hash, so the result is deterministic
+        count, value = _most_frequent(hashes[contenders])
+        if count > best_count:
+            best_count, best_hash = count, value
     if best_count < 2:  # no n-gram occurs twice
         return 0, 0.0
-    positions = np.flatnonzero(hashes == best_hash)
+    positions = (hashes == best_hash).nonzero()[0]
     # Overlapping occurrences (in a run of one character) cover each character once.
-    covered = int(np.minimum(np.diff(positions), n).sum()) + n
+    covered = int(np.minimum(positions[1:] - positions[:-1], n).sum()) + n
     return best_count, covered / len(codes)
 
 
@@ -152,8 +174,13 @@ def quality_signals(text: str, top_ngram_n: int = 5) -> dict[str, float]:
 
     stripped = list(map(str.strip, text.split("\n")))
     lines = list(filter(None, stripped))
-    # Blank lines (whitespace only) separate paragraphs: they are "" once stripped.
-    paragraphs = list(filter(None, map(str.strip, "\n".join(stripped).split("\n\n"))))
+    line_fraction = _duplicate_fraction(lines)
+    # A repeated paragraph repeats its lines: with no line repeated, no paragraph is.
+    paragraph_fraction = 0.0
+    if line_fraction:
+        # Blank lines (whitespace only) separate paragraphs: they are "" once stripped.
+        paragraphs = list(filter(None, map(str.strip, "\n".join(stripped).split("\n\n"))))
+        paragraph_fraction = _duplicate_fraction(paragraphs)
     return {
         "hiragana_fraction": counts[_HIRAGANA] * per,
         "katakana_fraction": counts[_KATAKANA] * per,
@@ -162,9 +189,9 @@ def quality_signals(text: str, top_ngram_n: int = 5) -> dict[str, float]:
         "digit_fraction": counts[_DIGIT] * per,
         "symbol_fraction": (counts[_SYMBOL] + counts[_STOP]) * per,
         "japanese_fraction": (counts[_HIRAGANA] + counts[_KATAKANA] + counts[_KANJI]) * per,
-        "mean_sentence_chars": _mean_sentence_chars(classes, content),
-        "duplicate_line_fraction": _duplicate_fraction(lines),
-        "duplicate_paragraph_fraction": _duplicate_fraction(paragraphs),
+        "mean_sentence_chars": _mean_sentence_chars(classes, n_content - counts[_STOP]),
+        "duplicate_line_fraction": line_fraction,
+        "duplicate_paragraph_fraction": paragraph_fraction,
         "top_ngram_fraction": top_ngram(codes[content], top_ngram_n)[1],
     }
 
