@@ -4,9 +4,11 @@ This is how a shard (or a rejects or duplicates file) is written without holding
 rows are buffered per output file, and whenever the buffer reaches its byte budget each file's
 rows are sorted by the file's row key and written as one run under a scratch folder. Only the
 run's path travels on; the file's writer later merges its runs with `heapq.merge`, a few hundred
-rows of each run in memory at a time. The row key must be a total order (no two rows of a file
-compare equal), so the merged order, and the file's bytes, do not depend on how rows were
-spread over runs, bundles or workers.
+rows of each run in memory at a time. A file's run count grows with the corpus (one run per
+buffer spill), so runs are merged at most `MAX_FAN_IN` at a time: beyond that, groups of runs
+are first merged into longer runs, and the writer's memory stays the same at any corpus size.
+The row key must be a total order (no two rows of a file compare equal), so the merged order,
+and the file's bytes, do not depend on how rows were spread over runs, bundles or workers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ RowKey = Callable[[Mapping[str, Any]], Any]
 RUN_ROW_GROUP_ROWS = 256
 MERGE_BATCH_ROWS = 128
 DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
+# Runs open at once in a merge: each holds a decoded row group (a few MB of text) in memory.
+MAX_FAN_IN = 16
 
 # What a value costs in CPython, roughly: a str of kana or kanji two bytes per character plus
 # its header, bytes one per byte; an int, float, None or small list about a pointer and a box.
@@ -54,17 +58,32 @@ def _private_opener(path: str, flags: int) -> int:
 def write_run(rows: list[dict], schema: pa.Schema, row_key: RowKey, folder: Path) -> Path:
     """Sort `rows` in place by `row_key` and write them as one run file in `folder`."""
     rows.sort(key=row_key)
+    return write_sorted_run(rows, schema, folder)
+
+
+def _row_groups(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    group: list[dict] = []
+    for row in rows:
+        group.append(row)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def write_sorted_run(rows: Iterable[dict], schema: pa.Schema, folder: Path) -> Path:
+    """Write `rows`, already in order, as one run file in `folder`, a row group at a time."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"run-{uuid.uuid4().hex}.parquet"
     path, tmp = folder / name, folder / f".{name}.tmp"
     try:
         # Scratch written once and read once: the fastest zstd level still halves the disk.
-        # One row group converted at a time: the buffer is never copied whole into Arrow.
+        # One row group converted at a time: the rows are never copied whole into Arrow.
         with open(tmp, "wb", opener=_private_opener) as handle, pq.ParquetWriter(
                 handle, schema, compression="zstd", compression_level=1) as writer:
-            for start in range(0, len(rows), RUN_ROW_GROUP_ROWS):
-                writer.write_table(pa.Table.from_pylist(
-                    rows[start:start + RUN_ROW_GROUP_ROWS], schema=schema))
+            for group in _row_groups(rows, RUN_ROW_GROUP_ROWS):
+                writer.write_table(pa.Table.from_pylist(group, schema=schema))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -79,9 +98,27 @@ def read_run(path: str | Path, batch_rows: int = MERGE_BATCH_ROWS) -> Iterator[d
 
 
 def merge_runs(paths: Iterable[str | Path], row_key: RowKey,
-               batch_rows: int = MERGE_BATCH_ROWS) -> Iterator[dict]:
-    """The rows of every run, in `row_key` order (each run sorted by it)."""
-    return heapq.merge(*(read_run(p, batch_rows) for p in sorted(map(str, paths))), key=row_key)
+               batch_rows: int = MERGE_BATCH_ROWS, fan_in: int = MAX_FAN_IN) -> Iterator[dict]:
+    """The rows of every run, in `row_key` order (each run sorted by it), with at most `fan_in`
+    runs open at once: more runs are first merged, `fan_in` at a time, into longer runs beside
+    the first of them. The order is total, so the grouping never changes the result."""
+    if fan_in < 2:
+        raise ValueError(f"fan_in must be 2 or more, not {fan_in}")
+    runs = sorted(map(str, paths))
+    while len(runs) > fan_in:
+        runs = sorted(
+            str(_merged_run(runs[start:start + fan_in], row_key, batch_rows))
+            for start in range(0, len(runs), fan_in)
+        )
+    return heapq.merge(*(read_run(p, batch_rows) for p in runs), key=row_key)
+
+
+def _merged_run(group: list[str], row_key: RowKey, batch_rows: int) -> str:
+    if len(group) == 1:
+        return group[0]
+    schema = pq.read_schema(group[0]).remove_metadata()
+    rows = heapq.merge(*(read_run(p, batch_rows) for p in group), key=row_key)
+    return str(write_sorted_run(rows, schema, Path(group[0]).parent))
 
 
 class RunBuffer:
