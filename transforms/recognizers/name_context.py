@@ -23,6 +23,7 @@ Everything runs on the PII view (full-width brackets, colons and spaces are ASCI
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -104,6 +105,8 @@ _KANA_RUN = re.compile(r"[\u30a1-\u30fa\u30fc]{2,16}(?: [\u30a1-\u30fa\u30fc]{1,
                        r"|[\u3041-\u3096\u30fc]{2,16}(?: [\u3041-\u3096\u30fc]{1,10})?")
 # A self-introduction: 〜の林 零です, 〜の山田と申します.
 _INTRODUCTION = re.compile(r"と申します|です|でございます")
+# How far before an introduction's match a の may stand: a name of _MAX_NAME_CHARS, a space.
+_INTRODUCED_REACH = _MAX_NAME_CHARS + 2
 _PARTY = re.compile(r"\(以下 ?[「『\"]")
 # A name credited with its mail address: 山田 太郎 <taro@example.jp>.
 _MAILBOX_AFTER = re.compile(r" ?[<(][A-Za-z0-9._%+-]+@")
@@ -112,16 +115,44 @@ _MAILBOX = re.compile(r"[<(][A-Za-z0-9._%+-]+@")
 # A katakana word, a middle dot (or "=", ジャン=ポール) and another: where a foreign name may be.
 # Only the joint is searched; the words around it are read by hand (a pattern over whole
 # katakana runs backtracks through every run of a long document).
+# (The definition; `_foreign_joints` finds its matches.)
 _FOREIGN_JOINT = re.compile(r"[\u30a1-\u30fa\u30fc][・=][\u30a1-\u30fa]")
+# The same searched from the dot: a pattern that starts with the katakana class is tried at
+# every katakana character, one that starts with the dot only at dots and "=".
+_JOINT_DOT = re.compile(r"[・=][\u30a1-\u30fa]")
+_JOINT_BEFORE = frozenset(map(chr, [*range(0x30A1, 0x30FB), 0x30FC]))
 _MAX_FOREIGN_CHARS = 30
-_LINE = re.compile(r"^[ \t]*(?P<name>\S{1,8} \S{1,8})[ \t]*$", re.MULTILINE)
+
+
+class _LineStart:
+    """A pattern that starts with "^" (MULTILINE) and never matches across a newline, found
+    the fast way: `re` tries a "^" at every character of the text, but finds a literal
+    newline with a fast search. So the first line is matched on its own and every other line
+    after its newline: the same matches as `finditer`. Read a match's groups, not its start
+    (after the first line, it starts at the newline before)."""
+
+    def __init__(self, pattern: str) -> None:
+        assert pattern.startswith("^")
+        self.first_line = re.compile(pattern, re.MULTILINE)
+        self.after_newline = re.compile("\n" + pattern[1:], re.MULTILINE)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        first = self.first_line.match(text)
+        if first is not None:
+            yield first
+        yield from self.after_newline.finditer(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.first_line.match(text) or self.after_newline.search(text)
+
+
+_LINE = _LineStart(r"^[ \t]*(?P<name>\S{1,8} \S{1,8})[ \t]*$")
+
 _KANJI_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々"
 _KANJI_PAIR = re.compile(rf"[{_KANJI_CLASS}]{{1,4}} [{_KANJI_CLASS}]{{1,4}}")
-_SOLID_LINE = re.compile(rf"^[ \t]*(?P<name>[{_KANJI_CLASS}]{{3,6}})[ \t]*$", re.MULTILINE)
+_SOLID_LINE = _LineStart(rf"^[ \t]*(?P<name>[{_KANJI_CLASS}]{{3,6}})[ \t]*$")
 _NAME_CLASS = _KANJI_CLASS + "\u3041-\u3096\u30a1-\u30fa\u30fc"
-_WORD_PAIR_LINE = re.compile(
-    rf"^[ \t]*[{_NAME_CLASS}]{{1,8}} [{_NAME_CLASS}]{{1,8}}[ \t]*$", re.MULTILINE
-)
+_WORD_PAIR_LINE = _LineStart(rf"^[ \t]*[{_NAME_CLASS}]{{1,8}} [{_NAME_CLASS}]{{1,8}}[ \t]*$")
 
 
 def _is_kanji(ch: str) -> bool:
@@ -163,9 +194,13 @@ class NameGuess:
             return {KNOWN: 5, PLAUSIBLE: 2, LONE: 1}[self.quality]
         return {KNOWN: 6, LONE: 4, PLAUSIBLE: 3}[self.quality]
 
+    @property
+    def credible(self) -> bool:
+        return self.strength >= 3 or self.spaced
+
     def rank(self, length: int) -> tuple[bool, int]:
         """Between candidate spans: a credible one, then the longest (中川 琉湊 over 中川)."""
-        return (self.strength >= 3 or self.spaced, length)
+        return (self.credible, length)
 
 
 def _given_quality(given: str, surname: str, spaced: bool, lists: NameLists,
@@ -276,13 +311,18 @@ def name_before(text: str, h: int, lists: NameLists,
             spaces, start = 1, start - 1
         else:
             break
+    # The best by `NameGuess.rank`, read longest first: the first credible candidate, else
+    # the longest one (no shorter candidate can outrank either).
     best: tuple[int, int, NameGuess] | None = None
     for p in range(start, end):
         if text[p] == " " or not _starts_name(text, p) or _after_company_form(text, p):
             continue
         guess = parse_name(text[p:end], lists, kana_given)
-        if guess is not None and (best is None or
-                                  guess.rank(end - p) > best[2].rank(best[1] - best[0])):
+        if guess is None:
+            continue
+        if guess.credible:
+            return p, end, guess
+        if best is None:
             best = (p, end, guess)
     return best
 
@@ -299,13 +339,17 @@ def name_after(text: str, q: int, lists: NameLists) -> tuple[int, int, NameGuess
             spaces, stop = 1, stop + 1
         else:
             break
+    # As in `name_before`: longest first, the first credible candidate, else the longest.
     best: tuple[int, int, NameGuess] | None = None
-    for e in range(q + 1, stop + 1):
+    for e in range(stop, q, -1):
         if text[e - 1] == " " or not _ends_name(text, e):
             continue
         guess = parse_name(text[q:e], lists)
-        if guess is not None and (best is None or
-                                  guess.rank(e - q) > best[2].rank(best[1] - best[0])):
+        if guess is None:
+            continue
+        if guess.credible:
+            return q, e, guess
+        if best is None:
             best = (q, e, guess)
     return best
 
@@ -366,10 +410,21 @@ def _label_score(guess: NameGuess) -> float | None:
     return 0.75
 
 
+@functools.cache
+def _last_chars(labels: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(label[-1] for label in labels)
+
+
 def labels_before_colons(text: str, labels: tuple[str, ...]) -> Iterator[tuple[str, int]]:
     """(label, where its value starts) for each "label :" in `text`; `labels` longest first."""
+    last_chars = _last_chars(labels)
     for match in _COLON.finditer(text):
         colon = match.start()
+        before = colon - 1
+        while before >= 0 and text[before] == " ":
+            before -= 1
+        if before < 0 or (text[before] not in last_chars and text[before] != ")"):
+            continue  # most colons (ls: , 例: 1:2) end no label: skip the slicing below
         head = text[max(0, colon - _LONGEST_LABEL - _MAX_QUALIFIER - 1) : colon].rstrip(" ")
         if not head.endswith(labels) and head.endswith(")"):
             # A qualified label (氏名（漢字）：, 担当者（正）：) labels the same value.
@@ -383,19 +438,31 @@ def labels_before_colons(text: str, labels: tuple[str, ...]) -> Iterator[tuple[s
             yield label, value
 
 
+# Where a spaced label may end: its last character before a space. One scan for this finds
+# every label's places; a search per label read the whole text once per label.
+_SPACED_LABEL_END = re.compile(
+    "[" + "".join(sorted({label[-1] for label in SPACED_NAME_LABELS})) + "] "
+)
+
+
 def spaced_labels(text: str) -> Iterator[tuple[str, int]]:
-    """(label, where its value starts) for each spaced label (口座名義 ヤマダ タロウ)."""
+    """(label, where its value starts) for each spaced label (口座名義 ヤマダ タロウ), label by
+    label in `SPACED_NAME_LABELS` order, each value once (under the first label that ends
+    there: 口座名義, not 名義)."""
+    found: list[tuple[int, int, str]] = []
+    for match in _SPACED_LABEL_END.finditer(text):
+        space = match.end() - 1
+        for order, label in enumerate(SPACED_NAME_LABELS):
+            if space >= len(label) and text.startswith(label, space - len(label)):
+                found.append((order, space - len(label), label))
     seen: set[int] = set()
-    for label in SPACED_NAME_LABELS:
-        at = text.find(label + " ")
-        while at >= 0:
-            value = at + len(label)
-            while value < len(text) and text[value] == " ":
-                value += 1
-            if value not in seen:
-                seen.add(value)
-                yield label, value
-            at = text.find(label + " ", at + 1)
+    for _, at, label in sorted(found):
+        value = at + len(label)
+        while value < len(text) and text[value] == " ":
+            value += 1
+        if value not in seen:
+            seen.add(value)
+            yield label, value
 
 
 def has_label(text: str) -> bool:
@@ -532,11 +599,10 @@ def _katakana_pair(value: str, lists: NameLists) -> bool:
 
 
 # A chat or transcript line: an optional time stamp, the speaker, a colon (or an opening
-# quote: 松島「…」). Starts at a line start, so `re` only tries it once per line.
-_SPEAKER = re.compile(
+# quote: 松島「…」). Starts at a line start (`_LineStart`: one try per line).
+_SPEAKER = _LineStart(
     rf"^(?P<stamp>[\[(]\d{{1,2}}:\d{{2}}(?::\d{{2}})?[\])] ?|\d{{1,2}}:\d{{2}} )?"
-    rf"(?P<name>[{_NAME_CLASS}]{{1,8}}(?:[ ・=][{_NAME_CLASS}]{{1,8}})?)(?: ?:|「)",
-    re.MULTILINE,
+    rf"(?P<name>[{_NAME_CLASS}]{{1,8}}(?:[ ・=][{_NAME_CLASS}]{{1,8}})?)(?: ?:|「)"
 )
 
 
@@ -579,17 +645,32 @@ def _speaker_names(text: str, lists: NameLists) -> Iterable[Span]:
 # person lives or comes from (…在住), (…出身).
 _PERSON_BRACKET = re.compile(r"\((?:\d{1,3}(?:歳|才)?|[^()\n]{2,40}(?:在住|出身))\)")
 # The same right after kana or kanji, as a cheap test for a whole document: "ls(1)" is not.
+# (The definition; `has_person_bracket` searches from the bracket, which is faster.)
 _NAME_BRACKET = re.compile(
     rf"[{_NAME_CLASS}]\((?:\d{{1,3}}(?:歳|才)?|[^()\n]{{2,40}}(?:在住|出身))\)")
+_NAME_CHAR = re.compile(f"[{_NAME_CLASS}]")
+# Without 在住 or 出身 in the text, only the age branch of `_PERSON_BRACKET` can match.
+_AGE_BRACKET = re.compile(r"\((?:\d{1,3}(?:歳|才)?)\)")
+
+
+def _person_brackets(text: str) -> Iterator[re.Match[str]]:
+    """`_PERSON_BRACKET.finditer(text)`; the age branch alone where the other cannot match
+    (it backtracks through 40 characters after every bracket of a manual)."""
+    if "在住" in text or "出身" in text:
+        return _PERSON_BRACKET.finditer(text)
+    return _AGE_BRACKET.finditer(text)
 
 
 def has_person_bracket(text: str) -> bool:
     """Whether kana or kanji in `text` are followed by an age or a residence in brackets."""
-    return _NAME_BRACKET.search(text) is not None
+    # A bracket match holds no other "(", so every "(" that starts one is found: the same
+    # answer as `_NAME_BRACKET.search`, read from the bracket rather than from every kana.
+    return any(match.start() > 0 and _NAME_CHAR.match(text, match.start() - 1) is not None
+               for match in _person_brackets(text))
 
 
 def _bracketed_names(text: str, lists: NameLists) -> Iterable[Span]:
-    for match in _PERSON_BRACKET.finditer(text):
+    for match in _person_brackets(text):
         found = name_before(text, match.start(), lists)
         if found is None:
             continue
@@ -611,7 +692,13 @@ def _party_names(text: str, lists: NameLists) -> Iterable[Span]:
 
 def _introduced_names(text: str, lists: NameLists) -> Iterable[Span]:
     for match in _INTRODUCTION.finditer(text):
-        found = name_before(text, match.start(), lists)
+        h = match.start()
+        if match.group() != "と申します" and "の" not in text[max(0, h - _INTRODUCED_REACH) : h]:
+            # Only "〜の<name>です" counts, and a name found before h starts within
+            # _MAX_NAME_CHARS of it (a space aside): without a の that near, nothing can be
+            # kept, and "です" ends half the sentences of a manual.
+            continue
+        found = name_before(text, h, lists)
         if found is None:
             continue
         start, end, guess = found
@@ -637,6 +724,8 @@ def _kana_name_before(text: str, h: int, lists: NameLists) -> tuple[int, int] | 
 def has_mailbox(text: str) -> bool:
     """Whether `text` holds a bracketed mail address right after kana or kanji, where a name
     may be credited (most are after Latin names, which this recognizer does not read)."""
+    if "@" not in text:
+        return False
     for match in _MAILBOX.finditer(text):
         before = match.start() - 1
         if before > 0 and text[before] == " ":
@@ -646,11 +735,22 @@ def has_mailbox(text: str) -> bool:
     return False
 
 
+def _mailbox_starts(text: str) -> Iterator[int]:
+    """Where `_MAILBOX_AFTER.finditer(text)` matches start, found as `_MAILBOX` matches (a
+    literal class first: fast to scan) and the optional space before each: a leading " ?"
+    makes `re` try every character."""
+    if "@" not in text:
+        return
+    for match in _MAILBOX.finditer(text):
+        h = match.start()
+        yield h - 1 if h > 0 and text[h - 1] == " " else h
+
+
 def _credited_names(text: str, lists: NameLists) -> Iterable[Span]:
-    for match in _MAILBOX_AFTER.finditer(text):
-        found = name_before(text, match.start(), lists, kana_given=True)
+    for h in _mailbox_starts(text):
+        found = name_before(text, h, lists, kana_given=True)
         if found is None:
-            kana = _kana_name_before(text, match.start(), lists)
+            kana = _kana_name_before(text, h, lists)
             if kana is not None:
                 yield kana[0], kana[1], 0.6
             continue
@@ -797,6 +897,17 @@ def _japanese_in_katakana(words: list[str], lists: NameLists) -> bool:
         and len(words[1]) >= 2 and words[1] in lists.given_names
 
 
+def _foreign_joints(text: str) -> Iterator[int]:
+    """Where `_FOREIGN_JOINT.finditer(text)` matches (the katakana before the dot), found from
+    the dots: the same non-overlapping matches, scanned several times faster."""
+    taken = 0  # where the last match ended
+    for dot in _JOINT_DOT.finditer(text):
+        at = dot.start() - 1
+        if at >= taken and text[at] in _JOINT_BEFORE:
+            yield at
+            taken = at + 3
+
+
 def foreign_name_spans(text: str, tagged: Sequence[int], lists: NameLists | None = None,
                        token_starts: Sequence[int] | None = None) -> list[Span]:
     """Foreign names in katakana joined by a dot (ジョン・スミス) where a name goes.
@@ -809,10 +920,10 @@ def foreign_name_spans(text: str, tagged: Sequence[int], lists: NameLists | None
     """
     spans: list[Span] = []
     covered = 0
-    for joint in _FOREIGN_JOINT.finditer(text):
-        if joint.start() < covered:
+    for joint in _foreign_joints(text):
+        if joint < covered:
             continue
-        found = _foreign_candidate(text, joint.start() + 1)
+        found = _foreign_candidate(text, joint + 1)
         if found is None:
             continue
         start, end = found

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import compress
 from operator import itemgetter
 
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
@@ -57,7 +56,7 @@ _EVIDENCE = re.compile(
     + "|".join(sorted({*HONORIFICS, *TITLES} - {"様", "さま"}, key=len, reverse=True))
 )
 _PERSON_POS = "名詞,固有名詞,人名"
-_START_OF, _POS_OF = itemgetter(0), itemgetter(2)
+_START_OF, _END_OF, _POS_OF = itemgetter(0), itemgetter(1), itemgetter(2)
 _HONOUR_AFTER = re.compile("|".join(sorted({*HONORIFICS, *TITLES}, key=len, reverse=True)))
 _LABEL_BEFORE = re.compile(
     "(?:" + "|".join(sorted(TITLES_BEFORE, key=len, reverse=True)) + ")[ :：\u3000]*"
@@ -105,22 +104,49 @@ def _all_hiragana(value: str) -> bool:
     return all("\u3041" <= ch <= "\u3096" or ch == " " for ch in value)
 
 
-def _titled_foreign_spans(text: str, tokens: Sequence[Token]) -> list[tuple[int, int, float]]:
+# A token table's columns, or the same read off a sequence of Tokens: (starts, ends, pos).
+Columns = tuple[Sequence[int], Sequence[int], Sequence[str]]
+
+
+def token_columns(tokens: Sequence[Token]) -> Columns:
+    """(starts, ends, pos) of `tokens`, as lists: indexing a list is what the rules below do
+    per token, and a `TokenTable` would build a Token for each index."""
+    if isinstance(tokens, TokenTable):
+        starts, ends, poss, _ = tokens.columns()
+        return starts, ends, poss
+    toks = tuple(tokens)
+    return list(map(_START_OF, toks)), list(map(_END_OF, toks)), list(map(_POS_OF, toks))
+
+
+def _indices_of(values: set[str], items: Sequence[str]) -> list[int]:
+    """The sorted indices of `items` that are in `values` (a few POS strings): one C-level
+    `list.index` scan per value beats testing every item for membership."""
+    found: list[int] = []
+    for value in values:
+        at = -1
+        try:
+            while True:
+                at = items.index(value, at + 1)
+                found.append(at)
+        except ValueError:
+            pass
+    found.sort()
+    return found
+
+
+def _titled_foreign_spans(text: str, cols: Columns, tagged: Sequence[int]
+                          ) -> list[tuple[int, int, float]]:
     """Foreign names before an honorific or a title, where UniDic knows one word of the name
     as a person (タイガー・ウッズ選手, マーク・クルーン投手, アルディ+レス監督): the whole katakana
     run around that word, dots included, is the name. Only tokens tagged as whole names are
-    read, so the scan costs nothing on text without them."""
-    if isinstance(tokens, TokenTable):
-        starts, ends, poss, _ = tokens.columns()
-    else:
-        starts = [tok.start for tok in tokens]
-        ends = [tok.end for tok in tokens]
-        poss = [tok.pos for tok in tokens]
+    read (a subset of `tagged`, the indices of the person-name tokens), so the scan costs
+    nothing on text without them."""
+    starts, ends, poss = cols
     found: list[tuple[int, int, float]] = []
     covered = 0
-    # C-level scans to the few tagged tokens: a Python loop over every token costs more.
-    whole_pos = {p for p in set(poss) if p.startswith(_WHOLE_NAME_POS)}
-    for k in compress(range(len(poss)), map(whole_pos.__contains__, poss)):
+    for k in tagged:
+        if not poss[k].startswith(_WHOLE_NAME_POS):
+            continue
         start, end = int(starts[k]), int(ends[k])
         if start < covered or not all(map(_is_katakana, text[start:end])):
             continue
@@ -191,17 +217,18 @@ class JaPersonRecognizer(EntityRecognizer):
             for start, end, score in self.name_spans(text, tokens)
         ]
 
-    def _kind(self, text: str, tok: Token) -> str | None:
+    def _kind(self, text: str, cols: Columns, k: int) -> str | None:
         """"sei"/"mei" for tagged names, "sei?"/"mei?" for list matches, None otherwise."""
-        if tok.pos.startswith(_SURNAME_POS):
+        pos = cols[2][k]
+        if pos.startswith(_SURNAME_POS):
             return "sei"
-        if tok.pos.startswith(_GIVEN_POS):
+        if pos.startswith(_GIVEN_POS):
             return "mei"
-        if tok.pos.startswith(_PERSON_POS):
+        if pos.startswith(_PERSON_POS):
             return "mei?"
-        if not tok.pos.startswith("名詞"):
+        if not pos.startswith("名詞"):
             return None
-        surface = text[tok.start : tok.end]
+        surface = text[cols[0][k] : cols[1][k]]
         if surface in self.lists.surnames:
             return "sei?"
         if len(surface) >= 2 and surface in self.lists.given_names and \
@@ -212,37 +239,30 @@ class JaPersonRecognizer(EntityRecognizer):
     def name_spans(self, text: str, tokens: Sequence[Token] | None) -> list[tuple[int, int, float]]:
         """(start, end, score) of each name and of the kana reading bracketed after it;
         honorifics stay outside the spans. Token rules and character rules, merged."""
-        token_spans, tagged, starts = self._token_spans(text, tokens or ())
-        spans = merge_spans([*token_spans, *_titled_foreign_spans(text, tokens or ()),
-                             *context_name_spans(text, self.lists, tagged),
-                             *foreign_name_spans(text, tagged, self.lists, starts)])
+        cols = token_columns(tokens or ())
+        token_spans, tagged, tagged_starts = self._token_spans(text, cols)
+        spans = merge_spans([*token_spans, *_titled_foreign_spans(text, cols, tagged),
+                             *context_name_spans(text, self.lists, tagged_starts),
+                             *foreign_name_spans(text, tagged_starts, self.lists, cols[0])])
         readings = reading_spans(text, spans, self.lists)
         return merge_spans([*spans, *readings]) if readings else spans
 
-    def _token_spans(self, text: str, tokens: Sequence[Token]
-                     ) -> tuple[list[tuple[int, int, float]], list[int], Sequence[int]]:
-        """Names from UniDic's tags and the name lists, anchored on evidence; the sorted
-        start offsets of the tokens tagged as person names (the character rules' evidence);
-        and the start offsets of all tokens.
+    def _token_spans(self, text: str, cols: Columns
+                     ) -> tuple[list[tuple[int, int, float]], list[int], list[int]]:
+        """Names from UniDic's tags and the name lists, anchored on evidence; the indices of
+        the tokens tagged as person names, and their sorted start offsets (the character
+        rules' evidence).
 
         Only tokens near evidence are examined (a person-name tag, an honorific or title after,
         a label such as 担当 before), found with C-level scans: walking every token of a long
-        document in Python would cost more than tokenizing it.
+        document in Python would cost more than tokenizing it. Tokens are read as columns
+        (`token_columns`): building a Token per index cost more than the rules themselves.
         """
-        if isinstance(tokens, TokenTable):
-            # Columns, and a Token only where one is read: building every Token of a long
-            # document costs about as much as the rest of this recognizer.
-            toks: Sequence[Token] = tokens
-            starts, _, poss, _ = tokens.columns()
-        else:
-            toks = tuple(tokens)
-            starts = list(map(_START_OF, toks))
-            poss = list(map(_POS_OF, toks))
-        n = len(toks)
+        starts, ends, poss = cols
+        n = len(starts)
         if not n:
-            return [], [], starts
-        name_pos = {p for p in set(poss) if p.startswith(_PERSON_POS)}
-        tagged = list(compress(range(n), map(name_pos.__contains__, poss)))
+            return [], [], []
+        tagged = _indices_of({p for p in set(poss) if p.startswith(_PERSON_POS)}, poss)
         tagged_starts = [int(starts[k]) for k in tagged]
         anchors = set(tagged)
         for match in _HONOUR_AFTER.finditer(text):
@@ -255,6 +275,7 @@ class JaPersonRecognizer(EntityRecognizer):
                 anchors.add(k)
         spans: list[tuple[int, int, float]] = []
         covered = 0
+        kind = self._kind
         for anchor in sorted(anchors):
             if anchor < covered:
                 continue
@@ -263,55 +284,56 @@ class JaPersonRecognizer(EntityRecognizer):
             while (
                 i > covered
                 and anchor - i < _MAX_NAME_TOKENS - 1
-                and text[toks[i - 1].end : toks[i].start] in ("", " ")
-                and self._kind(text, toks[i - 1]) is not None
+                and text[ends[i - 1] : starts[i]] in ("", " ")
+                and kind(text, cols, i - 1) is not None
             ):
                 i -= 1
-            run = self._run(text, toks, i)
+            run = self._run(text, cols, i)
             if run is None:
                 continue
             j, kinds = run
-            score = self._score(text, toks, i, j, kinds)
+            score = self._score(text, cols, i, j, kinds)
             if score > 0:
-                start = self._lost_surname_start(text, toks, i, j, kinds, covered)
-                end = toks[j - 1].end
+                start = self._lost_surname_start(text, cols, i, j, kinds, covered)
+                end = ends[j - 1]
                 title = _TITLE_AT_END.search(text, start, end)
                 if title is not None and title.start() > start:
                     end = title.start()  # 川野部+長: UniDic glued the title to the surname
                 spans.append((start, end, score))
             covered = j
-        return spans, tagged_starts, starts
+        return spans, tagged, tagged_starts
 
-    def _run(self, text: str, toks: Sequence[Token], i: int) -> tuple[int, list[str]] | None:
+    def _run(self, text: str, cols: Columns, i: int) -> tuple[int, list[str]] | None:
         """The name starting at token i: (end index, kinds of its parts), or None."""
-        n = len(toks)
-        kind = self._kind(text, toks[i])
-        if kind is None and i + 1 < n and self._surface(text, toks[i + 1]) in HONORIFICS:
+        starts, ends, _ = cols
+        n = len(starts)
+        kind = self._kind(text, cols, i)
+        if kind is None and i + 1 < n and text[starts[i + 1] : ends[i + 1]] in HONORIFICS:
             # One-kanji surnames (林, 森) are ordinary words unless an honorific follows.
-            kind = "sei?" if self._surface(text, toks[i]) in self.lists.short_surnames else None
+            kind = "sei?" if text[starts[i] : ends[i]] in self.lists.short_surnames else None
         if kind is None:
             return None
         kinds = [kind]
         j = i + 1
         while j < n and len(kinds) < _MAX_NAME_TOKENS:
-            if text[toks[j - 1].end : toks[j].start] not in ("", " "):
+            if text[ends[j - 1] : starts[j]] not in ("", " "):
                 break
-            nxt = self._kind(text, toks[j])
+            nxt = self._kind(text, cols, j)
             if nxt is not None:
                 kinds.append(nxt)
                 j += 1
                 continue
             if kinds[-1].startswith("mei") and len(kinds) >= 2:
                 # The rest of a given name UniDic tagged only in part (拓+真).
-                joined = text[toks[j - 1].start : toks[j].end]
+                joined = text[starts[j - 1] : ends[j]]
                 if len(joined) <= 4 and joined in self.lists.given_names:
                     j += 1
                     continue
-                if self._given_name_tail(text, toks, j):
+                if self._given_name_tail(text, cols, j):
                     j += 1
                     break
             if kinds[-1].startswith("sei"):
-                k = self._given_name_end(text, toks, j)
+                k = self._given_name_end(text, cols, j)
                 if k > j:
                     kinds.append("mei?")
                     j = k
@@ -320,87 +342,86 @@ class JaPersonRecognizer(EntityRecognizer):
         return j, kinds
 
     @staticmethod
-    def _surface(text: str, tok: Token) -> str:
-        return text[tok.start : tok.end]
-
-    @staticmethod
-    def _given_name_tail(text: str, toks: Sequence[Token], j: int) -> bool:
+    def _given_name_tail(text: str, cols: Columns, j: int) -> bool:
         """Whether token j is the last kanji of a given name UniDic tagged in part (橋本巧+馬):
         one kanji, no space before it, a short given name with it, and nothing after it that
         could continue a word (the end, a space, a bracket, punctuation)."""
-        tok, prev = toks[j], toks[j - 1]
-        surface = text[tok.start : tok.end]
+        starts, ends, _ = cols
+        start, end = starts[j], ends[j]
+        surface = text[start:end]
         if len(surface) != 1 or not _is_kanji(surface) or surface in _NOT_NAME_TAILS:
             return False
-        if prev.end != tok.start or tok.end - prev.start > _MAX_TAIL_GIVEN_CHARS:
+        if ends[j - 1] != start or end - starts[j - 1] > _MAX_TAIL_GIVEN_CHARS:
             return False
-        return tok.end == len(text) or not _is_name_char(text[tok.end])
+        return end == len(text) or not _is_name_char(text[end])
 
-    def _lost_surname_start(self, text: str, toks: Sequence[Token], i: int, j: int,
+    def _lost_surname_start(self, text: str, cols: Columns, i: int, j: int,
                             kinds: list[str], covered: int) -> int:
         """Where a name really starts when MeCab broke an unlisted surname into one-kanji
         pieces and tagged the given name as a whole name (古+高+和+禎 -> 和禎): the pieces
         before it, when they start a line or follow punctuation, so no surname is left
         behind next to a scrubbed given name."""
-        start = toks[i].start
-        name = text[start : toks[j - 1].end]
+        starts, ends, _ = cols
+        start = starts[i]
+        name = text[start : ends[j - 1]]
         if len(name) > 3 or not all(map(_is_kanji, name)) or \
                 not ({"sei", "mei"} <= {k.rstrip("?") for k in kinds}):
             return start
         k = i
         while k > covered and i - k < _MAX_LOST_SURNAME_CHARS:
-            piece = text[toks[k - 1].start : toks[k - 1].end]
-            if toks[k - 1].end != toks[k].start or len(piece) != 1 or not _is_kanji(piece) \
+            piece = text[starts[k - 1] : ends[k - 1]]
+            if ends[k - 1] != starts[k] or len(piece) != 1 or not _is_kanji(piece) \
                     or piece in NOT_NAME_ENDINGS:
                 break
             k -= 1
         if k == i:
             return start
-        before = toks[k].start
+        before = starts[k]
         if before > 0 and _is_name_char(text[before - 1]):
             return start
         return before
 
-    def _given_name_end(self, text: str, tokens: Sequence[Token], j: int) -> int:
+    def _given_name_end(self, text: str, cols: Columns, j: int) -> int:
         """End (exclusive) of an untagged given name starting at token j, else j.
 
         UniDic splits rare given names (七+夏, 零): take the longest 1-3 tokens the name list
         knows, or a one- or two-kanji noun that an honorific follows.
         """
-        n = len(tokens)
+        starts, ends, poss = cols
+        n = len(starts)
         for k in range(min(j + 3, n), j, -1):
-            surface = text[tokens[j].start : tokens[k - 1].end]
+            surface = text[starts[j] : ends[k - 1]]
             if len(surface) <= 4 and surface in self.lists.given_names and \
                     surface not in ORGANISATION_WORDS:
                 return k
-        surface = self._surface(text, tokens[j])
+        surface = text[starts[j] : ends[j]]
         if (
             len(surface) <= 2
             and all("\u4e00" <= ch <= "\u9fff" for ch in surface)
-            and tokens[j].pos.startswith("名詞")
+            and poss[j].startswith("名詞")
             and surface not in TITLES
             and surface not in HONORIFICS
             and surface not in ORGANISATION_WORDS
             and j + 1 < n
-            and self._surface(text, tokens[j + 1]) in HONORIFICS
+            and text[starts[j + 1] : ends[j + 1]] in HONORIFICS
         ):
             return j + 1
         return j
 
-    def _score(self, text: str, tokens: Sequence[Token], i: int, j: int,
-               kinds: list[str]) -> float:
-        after = self._surface(text, tokens[j]) if j < len(tokens) else ""
-        start, end = tokens[i].start, tokens[j - 1].end
+    def _score(self, text: str, cols: Columns, i: int, j: int, kinds: list[str]) -> float:
+        starts, ends, poss = cols
+        after = text[starts[j] : ends[j]] if j < len(starts) else ""
+        start, end = starts[i], ends[j - 1]
         name = text[start:end]
         before = text[max(0, start - 12) : start].rstrip(" :：\u3000\t")
         honoured_after = after in HONORIFICS or after in TITLES or (
-            after in _TITLE_PREFIXES and _TITLE_AT.match(text, tokens[j].end) is not None)
-        if honoured_after and text[end : tokens[j].start] and _all_hiragana(name):
+            after in _TITLE_PREFIXES and _TITLE_AT.match(text, ends[j]) is not None)
+        if honoured_after and text[end : starts[j]] and _all_hiragana(name):
             honoured_after = False  # "たく さん": a word split by a stray space
         honoured = honoured_after or before.endswith(TITLES_BEFORE)
         if not honoured and (
             after in ORGANISATION_WORDS
-            or text[:start].endswith(COMPANY_FORMS)
+            or text.endswith(COMPANY_FORMS, 0, start)
             or _COMPANY_AFTER.match(text, end)
             or text[start - 1 : start] in _PLACE_UNITS  # 浜松市西区寺沢: a town, not a person
             or _BLOCK_AFTER.match(text, end)  # 上宇野令12番地: the town before a block number
@@ -411,12 +432,12 @@ class JaPersonRecognizer(EntityRecognizer):
         has_mei = any(k.startswith("mei") for k in kinds)
         if honoured and (tagged or len(kinds) >= 2 or has_sei):
             return 0.85
-        first = self._surface(text, tokens[i])
+        first = text[starts[i] : ends[i]]
         if has_sei and has_mei and tagged:
             # "調 整": two one-kanji words UniDic tagged as a name, split by a stray space.
             stray = len(first) == 1 and first not in self.lists.short_surnames and " " in name
             return 0.4 if stray else 0.85
-        if len(kinds) == 1 and tokens[i].pos.startswith(_WHOLE_NAME_POS):
+        if len(kinds) == 1 and poss[i].startswith(_WHOLE_NAME_POS):
             return self._whole_name_score(name, honoured_after)
         if len(kinds) == 1:
             # Alone, without an honorific: a listed surname of two characters or more (佐藤です)
