@@ -6,8 +6,9 @@ is moved to `quarantine/<corpus_id>/`: it is still attested (with its failed res
 certified. Each shard's sanitized result is kept in `validation/<corpus_id>/` for the report.
 
 With more than one worker (the run's `--workers`), shards are validated in a pool of that many
-processes (pipelines/validation_pool.py), each holding one shard at a time and building the
-great-expectations context once. Results come back in the order of the run summary's shards, and
+processes (pipelines/validation_pool.py), each streaming one shard at a time in bounded slices
+(transforms/validate.py `ShardValidator.validate_file`) and building the great-expectations
+context once. Results come back in the order of the run summary's shards, and
 the driver alone moves files and writes reports, so quarantine decisions, result digests and the
 summary are those of the serial path.
 """
@@ -19,8 +20,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from schemas.expectations import ShardBounds
 from schemas.manifest import Manifest
@@ -72,7 +71,7 @@ def shard_validations(paths: Sequence[Path], validator: ShardValidator, workers:
         validator.setup()
         setup = time.perf_counter() - started
         for path in paths:
-            yield validator(pq.read_table(path)), setup
+            yield validator.validate_file(path), setup
             setup = 0.0
         return
     # Imported here: the pool module imports great-expectations, which the serial path defers.

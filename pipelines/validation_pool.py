@@ -1,4 +1,4 @@
-"""Shards validated side by side: a pool of processes, each holding one shard at a time.
+"""Shards validated side by side: a pool of processes, each streaming one shard at a time.
 
 The pool's processes fork from a forkserver, never from the driver: the driver has just run a
 Beam pipeline and holds gRPC and Arrow threads, which a plain fork would copy half-alive. The
@@ -16,8 +16,6 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from transforms.validate import ShardValidation, ShardValidator
 
@@ -44,7 +42,7 @@ def _validate_in_worker(path: Path) -> tuple[ShardValidation, float]:
     if _worker_validator is None:
         raise RuntimeError("validation worker used without its initializer")
     setup, _worker_setup_seconds = _worker_setup_seconds, 0.0
-    return _worker_validator(pq.read_table(path)), setup
+    return _worker_validator.validate_file(path), setup
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

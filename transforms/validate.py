@@ -24,7 +24,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.expectations import (
     CHAR_COUNT_MATCHES_COLUMN,
+    CHECK_COLUMNS,
     DOC_ID_PATTERN,
     DUPLICATE_ROW_COLUMN,
     RESIDUAL_PII_COLUMNS,
@@ -83,26 +84,36 @@ def duplicate_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+class DuplicateTracker:
+    """Marks rows that repeat an earlier row's doc_id or text, across the slices of one shard:
+    the seen ids and text digests carry over from one call of `flags` to the next."""
+
+    def __init__(self) -> None:
+        self._seen_ids: set[str] = set()
+        self._seen_texts: set[bytes] = set()
+
+    def flags(self, doc_ids: Sequence[str | None], texts: Sequence[str | None]) -> list[int]:
+        flags: list[int] = []
+        for doc_id, text in zip(doc_ids, texts, strict=True):
+            repeated = False
+            if doc_id is not None:
+                repeated = doc_id in self._seen_ids
+                self._seen_ids.add(doc_id)
+            if text is not None:
+                key = duplicate_key(text)
+                repeated = repeated or key in self._seen_texts
+                self._seen_texts.add(key)
+            flags.append(int(repeated))
+        return flags
+
+
 def duplicate_rows(doc_ids: Sequence[str | None], texts: Sequence[str | None]) -> list[int]:
     """1 for every row that repeats an earlier row's doc_id or text, else 0.
 
     The first row of each group is not a duplicate: the count is what dedup should have dropped,
     so the mean over the shard is its duplicate rate (0 after a correct dedup).
     """
-    seen_ids: set[str] = set()
-    seen_texts: set[bytes] = set()
-    flags: list[int] = []
-    for doc_id, text in zip(doc_ids, texts, strict=True):
-        repeated = False
-        if doc_id is not None:
-            repeated = doc_id in seen_ids
-            seen_ids.add(doc_id)
-        if text is not None:
-            key = duplicate_key(text)
-            repeated = repeated or key in seen_texts
-            seen_texts.add(key)
-        flags.append(int(repeated))
-    return flags
+    return DuplicateTracker().flags(doc_ids, texts)
 
 
 # --- the validation frame -----------------------------------------------------------------------
@@ -117,9 +128,11 @@ def _string_column(table: pa.Table, name: str) -> list[str | None] | None:
     return column.to_pylist()
 
 
-def check_columns(table: pa.Table) -> dict[str, pa.Array]:
+def check_columns(table: pa.Table, duplicates: DuplicateTracker | None = None
+                  ) -> dict[str, pa.Array]:
     """The derived CHECK_COLUMNS of `table`; a check whose inputs are missing is left out, so the
-    suite reports that column as missing rather than passing silently."""
+    suite reports that column as missing rather than passing silently. `duplicates` carries the
+    rows seen in earlier slices of the same shard (none: `table` is the whole shard)."""
     checks: dict[str, pa.Array] = {}
     texts = _string_column(table, "text")
     doc_ids = _string_column(table, "doc_id")
@@ -135,7 +148,8 @@ def check_columns(table: pa.Table) -> dict[str, pa.Array]:
                 [c[kind] if c is not None else None for c in per_row], pa.int64()
             )
     if texts is not None and doc_ids is not None:
-        checks[DUPLICATE_ROW_COLUMN] = pa.array(duplicate_rows(doc_ids, texts), pa.int64())
+        tracker = duplicates if duplicates is not None else DuplicateTracker()
+        checks[DUPLICATE_ROW_COLUMN] = pa.array(tracker.flags(doc_ids, texts), pa.int64())
     if texts is not None and "char_count" in table.column_names:
         lengths = pc.utf8_length(table.column("text"))
         matches = pc.equal(pc.cast(lengths, pa.int64()), table.column("char_count"))
@@ -207,10 +221,13 @@ def _json_number(value: Any) -> Any:
 
 
 class _RowReporter:
-    """Turns row indices into the few things a report may say about a row."""
+    """Turns row indices into the few things a report may say about a row. `table` is a slice
+    of the shard starting at shard row `offset`: rows are given in the slice, reported in the
+    shard."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, offset: int = 0) -> None:
         self._table = table
+        self._offset = offset
         ids = _string_column(table, "doc_id") or []
         pattern = re.compile(DOC_ID_PATTERN)
         # A doc_id that is not a Kura id might be anything, so it is not repeated.
@@ -219,7 +236,7 @@ class _RowReporter:
     def describe(self, rows: Iterable[int], column: str | None) -> dict[str, Any]:
         rows = sorted(rows)[:MAX_REPORTED_ROWS]
         out: dict[str, Any] = {
-            "rows": rows,
+            "rows": [r + self._offset for r in rows],
             "doc_ids": [self._doc_ids[r] if r < len(self._doc_ids) else None for r in rows],
         }
         values = self._numeric_values(column, rows)
@@ -309,7 +326,102 @@ def arrow_schema_mismatches(schema: pa.Schema) -> list[dict[str, Any]]:
     return mismatches
 
 
+# --- slices -------------------------------------------------------------------------------------
+
+# Text bytes great-expectations sees at once. The frame it builds (pandas strings, its hash of the
+# frame) costs several times the text, so validation's memory is bounded by the slice, not by the
+# shard. Results do not depend on it (tests/transforms/test_validate_slices.py).
+DEFAULT_SLICE_BYTES = 8 * 2**20
+# Rows per batch read from a Parquet shard; slices are cut from these batches by text bytes.
+READ_BATCH_ROWS = 512
+READ_BUFFER_BYTES = 1 << 20
+
+
+# The one wide column: its expectations run slice by slice and their results are merged.
+# Every other expectation runs once, on the narrow frame of the whole shard without the text
+# (ids, numbers, pii counts and the derived checks: a few hundred bytes a row), where uniqueness,
+# the duplicate rate and every row's value are those of the whole frame by construction.
+_WIDE_COLUMN = "text"
+
+
+def _is_wide(schema: pa.Schema) -> bool:
+    """Whether the shard has a text column worth slicing (strings; anything else is narrow)."""
+    index = schema.get_field_index(_WIDE_COLUMN)
+    return index >= 0 and (pa.types.is_string(schema.field(index).type)
+                           or pa.types.is_large_string(schema.field(index).type))
+
+
+def _row_bytes(batch: pa.RecordBatch) -> np.ndarray:
+    """What each row brings to a slice: its text's UTF-8 bytes, or the batch's mean row size
+    where there is no text column to measure."""
+    if _is_wide(batch.schema):
+        lengths = pc.fill_null(pc.binary_length(batch.column(_WIDE_COLUMN)), 0)
+        return lengths.to_numpy(zero_copy_only=False).astype(np.int64)
+    mean = batch.nbytes // max(batch.num_rows, 1)
+    return np.full(batch.num_rows, mean, dtype=np.int64)
+
+
+def cut_slices(batches: Iterable[pa.RecordBatch], schema: pa.Schema, slice_bytes: int
+               ) -> Iterator[pa.Table]:
+    """Consecutive runs of the rows of `batches`, in order, each closed at the row that brings it
+    to `slice_bytes` of text (so a slice has at least one row and at most one row's text over).
+    A shard without rows gives one empty slice: the suite is still evaluated once."""
+    pending: list[pa.RecordBatch] = []
+    pending_bytes = 0
+    produced = False
+    for batch in batches:
+        weights = _row_bytes(batch)
+        start = 0
+        while start < batch.num_rows:
+            filled = np.cumsum(weights[start:]) + pending_bytes
+            close = int(np.searchsorted(filled, slice_bytes))  # first row reaching the size
+            if close >= len(filled):
+                pending.append(batch.slice(start))
+                pending_bytes = int(filled[-1])
+                break
+            pending.append(batch.slice(start, close + 1))
+            yield pa.Table.from_batches(pending, schema=schema)
+            produced = True
+            pending, pending_bytes = [], 0
+            start += close + 1
+    if pending or not produced:
+        yield pa.Table.from_batches(pending, schema=schema)
+
+
+def _merge_slice_result(merged: dict[str, Any] | None, part: dict[str, Any]) -> dict[str, Any]:
+    """One expectation's sanitized result over the slices so far, extended by the next slice's:
+    success if every slice succeeded, counts summed, the first MAX_REPORTED_ROWS rows (rows are
+    already shard rows) with their doc_ids and values, the observed value of the first slice
+    (per-slice values are schema only: column names, a dtype)."""
+    if merged is None:
+        return {**part, "observed": dict(part["observed"])}
+    merged["success"] = merged["success"] and part["success"]
+    ours, theirs = merged["observed"], part["observed"]
+    if "error" in ours:
+        return merged
+    if "error" in theirs:  # the whole shard would have raised too: say only that
+        merged["observed"] = dict(theirs)
+        return merged
+    for key in _COUNT_KEYS:
+        if key in theirs:
+            ours[key] = ours.get(key, 0) + theirs[key]
+    if "value" in theirs and "value" not in ours:
+        ours["value"] = theirs["value"]
+    if "rows" in theirs:
+        fields = [k for k in ("rows", "doc_ids", "values") if k in ours or k in theirs]
+        entries = sorted(
+            zip(*(ours.get(k, []) + theirs[k] for k in fields), strict=True),
+            key=lambda entry: entry[0],
+        )[:MAX_REPORTED_ROWS]
+        for position, key in enumerate(fields):
+            ours[key] = [entry[position] for entry in entries]
+    return merged
+
+
 # --- running the suite --------------------------------------------------------------------------
+
+# About the frame's column list only (no rows): evaluated on the first slice's whole frame.
+_SCHEMA_ONLY_EXPECTATIONS = frozenset({"expect_table_columns_to_match_ordered_list"})
 
 
 @functools.cache
@@ -324,48 +436,139 @@ def _batch_definition() -> Any:
     return source.add_dataframe_asset("shard").add_batch_definition_whole_dataframe("whole")
 
 
+def _run_suite(suite: Any, data: Any) -> list[dict[str, Any]]:
+    """GX's raw results of `suite` on the pandas frame `data`."""
+    # GX's own Validator gets the batch once; `batch.validate` would build it twice, and
+    # each build fingerprints the whole frame (text included): 40% of the run on big shards.
+    from great_expectations.validator.v1_validator import Validator
+
+    validator = Validator(
+        _batch_definition(),
+        # SUMMARY: counts plus the first rows' indices, all a report may use of a failure.
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": MAX_REPORTED_ROWS,
+        },
+        batch_parameters={"dataframe": data},
+    )
+    return validator.validate_expectation_suite(suite).to_json_dict()["results"]
+
+
+def _result_key(result: Mapping[str, Any]) -> str:
+    return _canonical([result["expectation"], result["column"], result["kwargs"]])
+
+
+@dataclass(frozen=True)
+class _Suites:
+    """The suite split by what each expectation reads: run on the first slice (whole rows),
+    on every later slice (the text alone), and once on the narrow whole-shard frame."""
+
+    first_slice: Any
+    later_slices: Any | None
+    narrow: Any
+
+
 class ShardValidator:
     """Validates shards against one suite. Holds only plain data until `setup()`, so it pickles
-    (to a Beam worker, say); `setup()` imports great-expectations and builds the suite."""
+    (to a Beam worker, say); `setup()` imports great-expectations and builds the suite.
 
-    def __init__(self, bounds: ShardBounds) -> None:
+    A shard is validated in slices of about `slice_bytes` of text, so memory does not grow with
+    the shard's text: the text's expectations run on each slice and their results are merged;
+    all others run once on the narrow frame of the whole shard without its text. The result is
+    the one a single whole-shard frame gives (tests/transforms/test_validate_slices.py).
+    """
+
+    def __init__(self, bounds: ShardBounds, slice_bytes: int = DEFAULT_SLICE_BYTES) -> None:
+        if slice_bytes < 1:
+            raise ValueError("slice_bytes must be at least 1")
         self.bounds = bounds
+        self.slice_bytes = slice_bytes
         self.definition = suite_definition(bounds)
-        self._suite: Any = None
+        self._suites: dict[bool, _Suites] | None = None
 
     def setup(self) -> None:
-        if self._suite is None:
-            self._suite = build_suite(self.definition)
+        if self._suites is None:
+            self._suites = {wide: self._build_suites(wide) for wide in (True, False)}
             _batch_definition()
 
+    def _build_suites(self, wide: bool) -> _Suites:
+        """The split for a shard with (`wide`) or without a sliceable text column."""
+        name, expectations = self.definition["name"], self.definition["expectations"]
+        schema = [e for e in expectations if e["type"] in _SCHEMA_ONLY_EXPECTATIONS]
+        text = [e for e in expectations
+                if wide and e not in schema and e["kwargs"].get("column") == _WIDE_COLUMN]
+        narrow = [e for e in expectations if e not in schema and e not in text]
+
+        def suite(part: str, chosen: list[dict[str, Any]]) -> Any:
+            return build_suite({"name": f"{name}.{part}", "expectations": chosen})
+
+        return _Suites(first_slice=suite("first-slice", schema + text),
+                       later_slices=suite("slice", text) if text else None,
+                       narrow=suite("narrow", narrow))
+
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_suite": None}
+        return {**self.__dict__, "_suites": None}
 
     def __call__(self, table: pa.Table) -> ShardValidation:
+        """Validate a shard held in memory."""
+        batches = table.to_batches(max_chunksize=READ_BATCH_ROWS)
+        return self.validate_slices(cut_slices(batches, table.schema, self.slice_bytes))
+
+    def validate_file(self, path: Path) -> ShardValidation:
+        """Validate a Parquet shard, streaming it: never more than a slice of its text is held."""
+        # Page by page: without a read buffer or with pre-buffering, Arrow holds a row group's
+        # whole text column chunk (8192 documents) however small the batches.
+        shard = pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
+        batches = shard.iter_batches(batch_size=READ_BATCH_ROWS, use_threads=False)
+        return self.validate_slices(cut_slices(batches, shard.schema_arrow, self.slice_bytes))
+
+    def validate_slices(self, slices: Iterable[pa.Table]) -> ShardValidation:
+        """Validate a shard given as its consecutive `slices` (at least one; one empty slice for
+        a shard without rows)."""
         self.setup()
-        # A v1 shard (`pii` as a map) is judged in the v2 shape it is read in.
-        table = upgrade_document_table(table)
-        checks = check_columns(table)
-        frame = table
-        for name, values in checks.items():
-            frame = frame.append_column(name, values)
-        # GX's own Validator gets the batch once; `batch.validate` would build it twice, and
-        # each build fingerprints the whole frame (text included): 40% of the run on big shards.
-        from great_expectations.validator.v1_validator import Validator
+        assert self._suites is not None
+        tracker = DuplicateTracker()
+        merged: dict[str, dict[str, Any]] = {}
+        narrow_parts: list[pa.Table] = []
+        rows = 0
+        schema: pa.Schema | None = None
+        frame_columns: list[str] = []
+        suites, wide = self._suites[True], [_WIDE_COLUMN]  # as the first slice's schema says
+        for number, piece in enumerate(slices):
+            # A v1 shard (`pii` as a map) is judged in the v2 shape it is read in.
+            piece = upgrade_document_table(piece)
+            checks = check_columns(piece, tracker)
+            frame = piece
+            for name, values in checks.items():
+                frame = frame.append_column(name, values)
+            if schema is None:
+                schema, frame_columns = piece.schema, frame.column_names
+                suites = self._suites[_is_wide(schema)]
+                wide = [_WIDE_COLUMN] if _is_wide(schema) else []
+            if number == 0:
+                raw = _run_suite(suites.first_slice, pandas_frame(frame))
+            elif suites.later_slices is not None:
+                raw = _run_suite(suites.later_slices, pandas_frame(frame.select(wide)))
+            else:
+                raw = []
+            reporter = _RowReporter(frame, offset=rows)
+            for result in raw:
+                part = _sanitized_result(result, reporter, frame_columns)
+                key = _result_key(part)
+                merged[key] = _merge_slice_result(merged.get(key), part)
+            narrow_parts.append(frame.drop_columns(wide))
+            rows += piece.num_rows
+        if schema is None:
+            raise ValueError("validate_slices needs at least one slice (an empty one for no rows)")
 
-        validator = Validator(
-            _batch_definition(),
-            # SUMMARY: counts plus the first rows' indices, all a report may use of a failure.
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": MAX_REPORTED_ROWS,
-            },
-            batch_parameters={"dataframe": pandas_frame(frame)},
-        )
-        raw = validator.validate_expectation_suite(self._suite).to_json_dict()
-
-        reporter = _RowReporter(frame)
-        results = [_sanitized_result(r, reporter, frame.column_names) for r in raw["results"]]
+        narrow = pa.concat_tables(narrow_parts)
+        del narrow_parts
+        reporter = _RowReporter(narrow)
+        results = [*merged.values(),
+                   *(_sanitized_result(r, reporter, frame_columns)
+                     for r in _run_suite(suites.narrow, pandas_frame(narrow)))]
+        checks = {name: narrow.column(name) for name in CHECK_COLUMNS
+                  if name in narrow.column_names}
         for r in results:
             if r["column"] == DUPLICATE_ROW_COLUMN and DUPLICATE_ROW_COLUMN in checks:
                 # A mean has no unexpected rows of its own: name the repeats for the report.
@@ -373,14 +576,17 @@ class ShardValidator:
                 dup_rows = [i for i, flag in enumerate(flags) if flag]
                 if dup_rows:
                     r["observed"].update(reporter.describe(dup_rows, None))
-        results.sort(key=lambda r: _canonical([r["expectation"], r["column"], r["kwargs"]]))
-        schema_mismatches = arrow_schema_mismatches(table.schema)
+        results.sort(key=_result_key)
+        return self._outcome(schema, rows, results, checks)
 
+    def _outcome(self, schema: pa.Schema, rows: int, results: list[dict[str, Any]],
+                 checks: Mapping[str, pa.ChunkedArray]) -> ShardValidation:
+        schema_mismatches = arrow_schema_mismatches(schema)
         passed = not schema_mismatches and all(r["success"] for r in results)
         canonical = {
             "suite": self.definition["name"],
             "bounds": self.bounds.as_dict(),
-            "rows": table.num_rows,
+            "rows": rows,
             "success": passed,
             "arrow_schema": schema_mismatches,
             "results": results,
@@ -396,8 +602,8 @@ class ShardValidator:
             for r in results
             if not r["success"]
         )
-        statistics = _statistics(table, checks, results)
-        log.info("shard validation: %d rows, %d expectations, %d failed", table.num_rows,
+        statistics = _statistics(rows, checks, results)
+        log.info("shard validation: %d rows, %d expectations, %d failed", rows,
                  len(results), len(failures))
         return ShardValidation(
             passed=passed,
@@ -409,17 +615,17 @@ class ShardValidator:
 
 
 def _statistics(
-    table: pa.Table, checks: Mapping[str, pa.Array], results: Sequence[Mapping[str, Any]]
+    rows: int, checks: Mapping[str, pa.ChunkedArray], results: Sequence[Mapping[str, Any]]
 ) -> dict[str, float | int]:
     stats: dict[str, float | int] = {
-        "rows": table.num_rows,
+        "rows": rows,
         "evaluated_expectations": len(results),
         "unsuccessful_expectations": sum(1 for r in results if not r["success"]),
     }
     if DUPLICATE_ROW_COLUMN in checks:
         dup = checks[DUPLICATE_ROW_COLUMN]
         stats["duplicate_rows"] = int(pc.sum(dup).as_py() or 0)
-        stats["duplicate_rate"] = stats["duplicate_rows"] / table.num_rows if len(dup) else 0.0
+        stats["duplicate_rate"] = stats["duplicate_rows"] / rows if len(dup) else 0.0
     for kind, column in RESIDUAL_PII_COLUMNS.items():
         if column in checks:
             stats[f"residual_{kind}"] = int(pc.sum(checks[column]).as_py() or 0)
@@ -441,5 +647,5 @@ def validate_shard(table: pa.Table, bounds: ShardBounds) -> ShardValidation:
 
 
 def validate_shard_file(path: Path, bounds: ShardBounds) -> ShardValidation:
-    """`validate_shard` on a Parquet shard read whole (shards are sized to fit in memory)."""
-    return validate_shard(pq.read_table(path), bounds)
+    """`validate_shard` on a Parquet shard, streamed in slices (its text is never held whole)."""
+    return _validator_for(_canonical(bounds.as_dict())).validate_file(path)
