@@ -148,7 +148,8 @@ class _LineStart:
 
 _LINE = _LineStart(r"^[ \t]*(?P<name>\S{1,8} \S{1,8})[ \t]*$")
 
-_KANJI_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々"
+# The same kanji as `_is_kanji` (astral variants of names included: 𠮷田 花子 on its own line).
+_KANJI_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f々"
 _KANJI_PAIR = re.compile(rf"[{_KANJI_CLASS}]{{1,4}} [{_KANJI_CLASS}]{{1,4}}")
 _SOLID_LINE = _LineStart(rf"^[ \t]*(?P<name>[{_KANJI_CLASS}]{{3,6}})[ \t]*$")
 _NAME_CLASS = _KANJI_CLASS + "\u3041-\u3096\u30a1-\u30fa\u30fc"
@@ -733,6 +734,11 @@ def has_mailbox(text: str) -> bool:
         if before >= 0 and _is_name_char(text[before]):
             return True
     return False
+
+
+def mailbox_at(text: str, end: int) -> bool:
+    """Whether a bracketed mail address follows `end` (山田 太郎 <taro@example.jp>)."""
+    return _MAILBOX_AFTER.match(text, end) is not None
 
 
 def _mailbox_starts(text: str) -> Iterator[int]:

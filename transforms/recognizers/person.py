@@ -30,13 +30,18 @@ from transforms.recognizers.name_context import (
     has_name_line,
     has_person_bracket,
     has_speaker,
+    labels_before_colons,
+    mailbox_at,
     merge_spans,
     reading_spans,
 )
 from transforms.recognizers.person_words import (
     COMPANY_FORMS,
     HONORIFICS,
+    LIST_LABELS,
+    NAME_LABELS,
     NOT_NAME_ENDINGS,
+    NOT_PERSON_VALUES,
     ORGANISATION_WORDS,
     TITLES,
     TITLES_BEFORE,
@@ -85,11 +90,29 @@ _NOT_NAME_TAILS = NOT_NAME_ENDINGS | frozenset("宅家邸等達ら方側分用�
 _MAX_TAIL_GIVEN_CHARS = 3
 # Kanji of a name MeCab broke into one-character pieces (古+高 before 和+禎): at most this many.
 _MAX_LOST_SURNAME_CHARS = 2
+# MeCab skips an ASCII space but prints an ideographic one (U+3000) as a token of its own, POS
+# 空白: the name rules read such a token as the space it is (佐藤　花子 as 佐藤 花子).
+_SPACE_POS = "空白"
+# A surname MeCab read as a common noun because a U+3000 token, not the given name, followed it
+# (蔵元　千早さん; 蔵元 千早さん is tagged 姓 + 名): two or three kanji, as surnames mostly are.
+_MIN_SPACED_SURNAME_CHARS, _MAX_SPACED_SURNAME_CHARS = 2, 3
+# The tags such a surname gets instead: a common noun (蔵元, a brewery) or a place (松江). Not
+# the nouns that work as adverbs (本日, 今回): they are never surnames.
+_SPACED_SURNAME_POS = ("名詞,普通名詞,一般", "名詞,固有名詞")
+# Pieces MeCab cut a name into around an astral kanji it could not read (大+𠮷+田, 𡈽+屋).
+_MAX_ASTRAL_PIECES = 3
+_LIST_LABELS = tuple(sorted(LIST_LABELS, key=len, reverse=True))
 
 
 def _is_kanji(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff" \
         or "\U00020000" <= ch <= "\U0003134f" or ch in "々〆ヶ"
+
+
+def _is_astral_kanji(ch: str) -> bool:
+    # Variant kanji of real names outside the BMP (𠮷 U+20BB7, 𡈽 U+2123D): UniDic has no
+    # entry for them, so MeCab makes each a one-character symbol token and cuts the name there.
+    return "\U00020000" <= ch <= "\U0003134f"
 
 
 def _is_katakana(ch: str) -> bool:
@@ -116,6 +139,35 @@ def token_columns(tokens: Sequence[Token]) -> Columns:
         return starts, ends, poss
     toks = tuple(tokens)
     return list(map(_START_OF, toks)), list(map(_END_OF, toks)), list(map(_POS_OF, toks))
+
+
+def name_columns(tokens: Sequence[Token]) -> tuple[Columns, frozenset[int]]:
+    """`token_columns` without the whitespace tokens (U+3000), and the indices (into the
+    columns returned) of the tokens that such a space came right before.
+
+    Without this a full-width space between surname and given name ended the name: one half
+    was scrubbed, the other kept. With the space tokens gone the gap reads as the space it is
+    on the PII view, exactly as MeCab leaves an ASCII space."""
+    cols = token_columns(tokens)
+    pos_contains = getattr(tokens, "pos_contains", None)
+    if pos_contains is not None and not pos_contains(_SPACE_POS):
+        return cols, frozenset()
+    starts, ends, poss = cols
+    spaces = _indices_of({p for p in set(poss) if p.startswith(_SPACE_POS)}, poss)
+    if not spaces:
+        return cols, frozenset()
+    kept: tuple[list[int], list[int], list[str]] = ([], [], [])
+    after_space: set[int] = set()
+    previous = 0
+    for at in [*spaces, len(poss)]:
+        # Slices between the space tokens: copied in C, not token by token.
+        kept[0].extend(starts[previous:at])
+        kept[1].extend(ends[previous:at])
+        kept[2].extend(poss[previous:at])
+        if at < len(poss):
+            after_space.add(len(kept[0]))
+        previous = at + 1
+    return kept, frozenset(after_space)
 
 
 def _indices_of(values: set[str], items: Sequence[str]) -> list[int]:
@@ -166,6 +218,43 @@ def _titled_foreign_spans(text: str, cols: Columns, tagged: Sequence[int]
         if _HONOUR_AT.match(text, after) is not None:
             found.append((start, end, 0.85))
     return found
+
+
+def _astral_token(text: str, cols: Columns, k: int) -> bool:
+    """Whether token k is astral kanji alone (MeCab's symbol token for 𠮷, 𡈽)."""
+    word = text[cols[0][k] : cols[1][k]]
+    return bool(word) and all(map(_is_astral_kanji, word))
+
+
+def _astral_head(text: str, cols: Columns, i: int, covered: int) -> int:
+    """The token a name found from token i really starts at when astral kanji stand glued
+    before it (𠮷+田, 𡈽+屋+太郎): MeCab cut the surname at the kanji it could not read, so the
+    pieces back to that kanji belong to the name, and one-kanji pieces before it too (大+𠮷+田)
+    when the word starts there. At most `_MAX_ASTRAL_PIECES` pieces, none before `covered`."""
+    starts, ends, _ = cols
+    k, nearest, head = i, None, None
+    while k > covered and i - k < _MAX_ASTRAL_PIECES and ends[k - 1] == starts[k]:
+        piece = text[starts[k - 1] : ends[k - 1]]
+        if _astral_token(text, cols, k - 1):
+            nearest = k - 1 if nearest is None else nearest
+        elif len(piece) != 1 or not _is_kanji(piece):
+            break
+        k -= 1
+        if nearest is not None and (starts[k] == 0 or not _is_name_char(text[starts[k] - 1])
+                                    or "\u3041" <= text[starts[k] - 1] <= "\u3096"):
+            head = k  # a word starts here: after punctuation, a space, a particle
+    if nearest is None:
+        return i
+    return nearest if head is None else head
+
+
+def _astral_end(text: str, cols: Columns, j: int) -> int:
+    """The end token (exclusive) of a name that ends before token j, past astral kanji glued
+    after it (寅+𠮷さん)."""
+    starts, ends, _ = cols
+    while j < len(starts) and ends[j - 1] == starts[j] and _astral_token(text, cols, j):
+        j += 1
+    return j
 
 
 class JaPersonRecognizer(EntityRecognizer):
@@ -239,15 +328,15 @@ class JaPersonRecognizer(EntityRecognizer):
     def name_spans(self, text: str, tokens: Sequence[Token] | None) -> list[tuple[int, int, float]]:
         """(start, end, score) of each name and of the kana reading bracketed after it;
         honorifics stay outside the spans. Token rules and character rules, merged."""
-        cols = token_columns(tokens or ())
-        token_spans, tagged, tagged_starts = self._token_spans(text, cols)
+        cols, after_space = name_columns(tokens or ())
+        token_spans, tagged, tagged_starts = self._token_spans(text, cols, after_space)
         spans = merge_spans([*token_spans, *_titled_foreign_spans(text, cols, tagged),
                              *context_name_spans(text, self.lists, tagged_starts),
                              *foreign_name_spans(text, tagged_starts, self.lists, cols[0])])
         readings = reading_spans(text, spans, self.lists)
         return merge_spans([*spans, *readings]) if readings else spans
 
-    def _token_spans(self, text: str, cols: Columns
+    def _token_spans(self, text: str, cols: Columns, after_space: frozenset[int] = frozenset()
                      ) -> tuple[list[tuple[int, int, float]], list[int], list[int]]:
         """Names from UniDic's tags and the name lists, anchored on evidence; the indices of
         the tokens tagged as person names, and their sorted start offsets (the character
@@ -257,6 +346,7 @@ class JaPersonRecognizer(EntityRecognizer):
         a label such as 担当 before), found with C-level scans: walking every token of a long
         document in Python would cost more than tokenizing it. Tokens are read as columns
         (`token_columns`): building a Token per index cost more than the rules themselves.
+        `after_space`: the tokens a U+3000 space token came before (`name_columns`).
         """
         starts, ends, poss = cols
         n = len(starts)
@@ -273,6 +363,10 @@ class JaPersonRecognizer(EntityRecognizer):
             k = bisect_left(starts, match.end())
             if k < n:
                 anchors.add(k)
+        # A given name after a U+3000 space, in a list of people or after a label, that UniDic
+        # tagged as a place (蔵元　千早 in 出席者：…): `_surname_before_wide_space` decides.
+        anchors.update(k for k in after_space
+                       if k not in anchors and self._surname_before_wide_space(text, cols, k))
         spans: list[tuple[int, int, float]] = []
         covered = 0
         kind = self._kind
@@ -288,13 +382,21 @@ class JaPersonRecognizer(EntityRecognizer):
                 and kind(text, cols, i - 1) is not None
             ):
                 i -= 1
-            run = self._run(text, cols, i)
+            first, wide_score = None, 0.0
+            if i == anchor and i in after_space and i > covered:
+                wide_score = self._surname_before_wide_space(text, cols, i)
+                if wide_score:
+                    i, first = i - 1, "sei?"
+            run = self._run(text, cols, i, first)
             if run is None:
                 continue
             j, kinds = run
-            score = self._score(text, cols, i, j, kinds)
+            j = _astral_end(text, cols, j)
+            head = _astral_head(text, cols, i, covered)
+            score = max(self._score(text, cols, i, j, kinds, head), wide_score)
             if score > 0:
-                start = self._lost_surname_start(text, cols, i, j, kinds, covered)
+                start = starts[head] if head < i else \
+                    self._lost_surname_start(text, cols, i, j, kinds, covered)
                 end = ends[j - 1]
                 title = _TITLE_AT_END.search(text, start, end)
                 if title is not None and title.start() > start:
@@ -303,11 +405,13 @@ class JaPersonRecognizer(EntityRecognizer):
             covered = j
         return spans, tagged, tagged_starts
 
-    def _run(self, text: str, cols: Columns, i: int) -> tuple[int, list[str]] | None:
-        """The name starting at token i: (end index, kinds of its parts), or None."""
+    def _run(self, text: str, cols: Columns, i: int, first: str | None = None
+             ) -> tuple[int, list[str]] | None:
+        """The name starting at token i: (end index, kinds of its parts), or None. `first`:
+        the kind of token i when the caller knows it better than its tag."""
         starts, ends, _ = cols
         n = len(starts)
-        kind = self._kind(text, cols, i)
+        kind = first or self._kind(text, cols, i)
         if kind is None and i + 1 < n and text[starts[i + 1] : ends[i + 1]] in HONORIFICS:
             # One-kanji surnames (林, 森) are ordinary words unless an honorific follows.
             kind = "sei?" if text[starts[i] : ends[i]] in self.lists.short_surnames else None
@@ -318,6 +422,9 @@ class JaPersonRecognizer(EntityRecognizer):
         while j < n and len(kinds) < _MAX_NAME_TOKENS:
             if text[ends[j - 1] : starts[j]] not in ("", " "):
                 break
+            if ends[j - 1] == starts[j] and _astral_token(text, cols, j):
+                j += 1  # 寅+𠮷+之助: the kanji MeCab could not read is part of the name
+                continue
             nxt = self._kind(text, cols, j)
             if nxt is not None:
                 kinds.append(nxt)
@@ -340,6 +447,38 @@ class JaPersonRecognizer(EntityRecognizer):
                     continue
             break
         return j, kinds
+
+    def _surname_before_wide_space(self, text: str, cols: Columns, i: int) -> float:
+        """The score of the name when the token before i, across a U+3000 space, is the
+        surname of the given name at i (蔵元　千早さん), else 0. MeCab reads that space as a
+        token, so the surname lost the given name that makes it one (蔵元 千早さん is tagged
+        姓 + 名; 蔵元　千早さん 普通名詞 + 名). Taken only where a name is expected (an
+        honorific, a title or a mail address after, a name label or a list of people before),
+        and only two or three kanji that start a word and are no organisation, title or
+        department."""
+        starts, ends, poss = cols
+        kind = self._kind(text, cols, i) if i > 0 else None
+        if kind not in ("mei", "mei?") or not poss[i - 1].startswith(_SPACED_SURNAME_POS):
+            return 0.0
+        start, end = starts[i - 1], ends[i - 1]
+        word = text[start:end]
+        if not _MIN_SPACED_SURNAME_CHARS <= len(word) <= _MAX_SPACED_SURNAME_CHARS or \
+                not all(map(_is_kanji, word)) or word[-1] in NOT_NAME_ENDINGS or \
+                word in ORGANISATION_WORDS or word in TITLES or word in HONORIFICS or \
+                word in NOT_PERSON_VALUES or word.endswith(TITLES_BEFORE):
+            return 0.0
+        if start > 0 and _is_name_char(text[start - 1]) and \
+                not "\u3041" <= text[start - 1] <= "\u3096":
+            return 0.0  # inside a longer word; after a particle (担当は) a word starts
+        after = ends[i] + 1 if text[ends[i] : ends[i] + 1] in _TITLE_PREFIXES else ends[i]
+        line_head = text[text.rfind("\n", 0, start) + 1 : start].rstrip(" \t")
+        before = line_head.rstrip(":")
+        if _HONOUR_AT.match(text, after) is None and not mailbox_at(text, ends[i]) and \
+                not before.endswith(TITLES_BEFORE) and not before.endswith(NAME_LABELS) and \
+                not (line_head.endswith((":", "、", ",", "/"))
+                     and next(labels_before_colons(line_head, _LIST_LABELS), None) is not None):
+            return 0.0
+        return 0.85 if kind == "mei" else 0.75
 
     @staticmethod
     def _given_name_tail(text: str, cols: Columns, j: int) -> bool:
@@ -397,7 +536,7 @@ class JaPersonRecognizer(EntityRecognizer):
         surface = text[starts[j] : ends[j]]
         if (
             len(surface) <= 2
-            and all("\u4e00" <= ch <= "\u9fff" for ch in surface)
+            and all("\u4e00" <= ch <= "\u9fff" or _is_astral_kanji(ch) for ch in surface)
             and poss[j].startswith("名詞")
             and surface not in TITLES
             and surface not in HONORIFICS
@@ -408,10 +547,13 @@ class JaPersonRecognizer(EntityRecognizer):
             return j + 1
         return j
 
-    def _score(self, text: str, cols: Columns, i: int, j: int, kinds: list[str]) -> float:
+    def _score(self, text: str, cols: Columns, i: int, j: int, kinds: list[str],
+               head: int | None = None) -> float:
+        """How sure the name of tokens i..j-1 is; `head`: the token it starts at when astral
+        kanji before token i belong to it (`_astral_head`)."""
         starts, ends, poss = cols
         after = text[starts[j] : ends[j]] if j < len(starts) else ""
-        start, end = starts[i], ends[j - 1]
+        start, end = starts[i if head is None else head], ends[j - 1]
         name = text[start:end]
         before = text[max(0, start - 12) : start].rstrip(" :：\u3000\t")
         honoured_after = after in HONORIFICS or after in TITLES or (
@@ -432,7 +574,7 @@ class JaPersonRecognizer(EntityRecognizer):
         has_mei = any(k.startswith("mei") for k in kinds)
         if honoured and (tagged or len(kinds) >= 2 or has_sei):
             return 0.85
-        first = text[starts[i] : ends[i]]
+        first = text[start : ends[i]]
         if has_sei and has_mei and tagged:
             # "調 整": two one-kanji words UniDic tagged as a name, split by a stray space.
             stray = len(first) == 1 and first not in self.lists.short_surnames and " " in name

@@ -97,6 +97,7 @@ KANJI_VARIANT_GROUPS = (
     "高髙", "崎﨑嵜碕", "辺邊邉", "斎齋齊斉", "浜濵濱", "沢澤", "桜櫻", "徳德", "広廣", "島嶋嶌",
     "槙槇", "曽曾", "富冨", "国國", "真眞", "恵惠", "瀬瀨", "淵渕", "吉𠮷", "条條",
     "竜龍", "舘館", "蔵藏", "実實", "栄榮", "万萬", "寿壽", "礼禮", "郎郞",
+    "土𡈽",  # 𡈽屋 (U+2123D): with 𠮷, the astral kanji most often kept in registered names
 )  # fmt: skip
 _VARIANTS_OF = {ch: group for group in KANJI_VARIANT_GROUPS for ch in group}
 _MAX_SPELLINGS = 16  # a long name with a variant in every character is not worth 2^n entries
