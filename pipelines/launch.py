@@ -27,6 +27,7 @@ from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
 from pipelines.increment import UpToDate, decide_run, plan_reading, with_decision
 from pipelines.launch_config import check_launch_recorded, launch_config, use_filesystem_options
+from pipelines.memory import release_freed_memory
 from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan, plan_run
 from pipelines.pseudonym_index import index_run
@@ -101,6 +102,7 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
             shutil.copyfile(manifest_path, staged.store.manifest(plan.corpus_id))
             summary = with_decision(run(staged, stages, run_id), decision)
             check_launch_recorded(summary, config)
+            release_freed_memory()  # validation then starts from what is alive, not the peak
             validated = validate_run(staging, summary, manifest)
             index_run(staging, validated.summary, manifest)  # pseudonym mode: hashes only
             published = publish(
