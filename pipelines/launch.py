@@ -27,7 +27,6 @@ from pipelines.curate import StagePlan, new_run_id
 from pipelines.guard import guard_launch
 from pipelines.increment import UpToDate, decide_run, plan_reading, with_decision
 from pipelines.launch_config import check_launch_recorded, launch_config, use_filesystem_options
-from pipelines.memory import release_freed_memory
 from pipelines.options import RunnerChoice
 from pipelines.plan import CurationPlan, plan_run
 from pipelines.pseudonym_index import index_run
@@ -37,6 +36,7 @@ from pipelines.validation import validate_run
 from schemas.manifest import Manifest
 from schemas.run import RunSummary
 from schemas.store import StoreLayout
+from transforms.memory import release_freed_memory
 from transforms.pii import check_secret
 
 RunFn = Callable[[CurationPlan, StagePlan, str], RunSummary]

@@ -23,6 +23,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from transforms.memory import release_freed_memory
+
 RowKey = Callable[[Mapping[str, Any]], Any]
 
 # Small row groups in a run, so merging reads a few hundred rows of each run at a time.
@@ -149,5 +151,7 @@ class RunBuffer:
     def flush(self) -> list[tuple[Hashable, str]]:
         spilled = [(key, str(write_run(rows, self._schema, self._row_key, self._folder)))
                    for key, rows in self._rows.items()]
-        self._rows, self._bytes = {}, 0
+        if self._rows:
+            self._rows, self._bytes = {}, 0
+            release_freed_memory()  # the buffer's rows: else the writers stack on them
         return spilled

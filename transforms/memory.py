@@ -1,9 +1,10 @@
 """Hand the memory one phase of a run freed back to the system before the next phase starts.
 
-The pipeline's high-water mark (a writer's full spill buffer, MeCab's lattices, presidio's
-objects) is freed when the pipeline ends, but CPython's allocator, glibc's heap and Arrow's
-memory pool keep freed pages for reuse. Validation then stacks great-expectations on top of that
-high-water mark instead of on what is still alive, and the run's peak grows with the corpus.
+A phase's high-water mark (a writer's full spill buffer of rows, the pipeline as a whole) is
+freed when the phase ends, but CPython's allocator, glibc's heap and Arrow's memory pool keep
+freed pages for reuse, and they do not share them: Arrow's row groups in the shard writers, then
+great-expectations in validation, would stack on that high-water mark instead of on what is
+still alive, and the run's peak would grow with the corpus (until a spill buffer first fills).
 """
 
 from __future__ import annotations
