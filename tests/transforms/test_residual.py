@@ -26,6 +26,7 @@ from transforms.residual import (
     RESIDUAL_PREFILTER,
     find_residual_pii,
     mask_placeholders,
+    may_hold_residual,
     residual_pii_counts,
 )
 
@@ -186,6 +187,18 @@ def test_the_prefilter_never_skips_what_the_check_finds(text) -> None:
 
     if find_residual_pii(text):
         assert re.search(RESIDUAL_PREFILTER, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.lists(_FRAGMENTS | st.sampled_from(["AT", "ａｔ", "Ｄot", "[ at ]", "（アット）", "一二三",
+                                          "\u3000dot\u3000", "\t", "＠", "﹫", "九"]),
+             max_size=12).map("".join),
+    st.text(alphabet="0１一 \n-at@dotＡＴ[]()（）", max_size=40)))
+def test_the_prefilter_searched_in_parts_is_the_prefilter(text) -> None:
+    import re
+
+    assert may_hold_residual(text) == (re.search(RESIDUAL_PREFILTER, text) is not None)
 
 
 _SHARED: dict[str, object] = {}
