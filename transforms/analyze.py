@@ -5,26 +5,21 @@ start, end, pos, lemma) over the text, computed once so later stages (quality, P
 tokenize again. `AnalyzeStep` is the pipeline step ("analyze").
 
 Why it looks like this (measured on manpages-ja, 6.7 M characters, 2.8 M tokens):
-- Iterating fugashi nodes and reading `feature_raw` costs 1.3x bare tokenization, and building
-  one `Token` tuple per token from Python costs as much again: the per-token Python objects, not
-  MeCab, dominate. So the tagger prints every token through a MeCab output format,
-  `%M SEP %m SEP pos SEP lemma SEP`, in one `parse()` call per piece (as fast as bare
-  `tagger(text)`), and the offsets come from one numpy pass over the separator positions: `%M` is
-  the surface with the whitespace MeCab skipped before it, so the cumulative sum of its lengths
-  is each token's end, and end minus the surface length its start. No per-token Python work.
-- The table keeps that output string and materializes `Token`s only when a reader iterates
-  (the PII stage, for documents where a recognizer fires), once, then caches them.
-- MeCab reads a C string: a NUL would end the text, and SEP (BEL) would shift the fields, so
-  both are replaced by a space before tagging; one character for one, offsets unchanged.
-- MeCab prints "*" features as empty; POS fields are restored to "*" (UniDic's spelling, e.g.
-  "助詞,格助詞,*,*") and an empty lemma becomes the surface.
+- Iterating fugashi nodes and building one `Token` per token from Python costs more than MeCab
+  itself. So the tagger prints every token through a MeCab output format in one `parse()` call
+  per piece, and the columns come from numpy passes over that string (`mecab_output.py`).
+- Reading features costs MeCab a CSV split per token, a quarter of the analysis: the tagger
+  prints context ids instead, which give POS through UniDic's `left-id.def`. Lemmas are read
+  for the few tokens around a PII finding only, by tagging their lines again and keeping what
+  provably matches (`lemma_windows.py`).
+- The table builds `Token`s only when a reader iterates (the PII stage, for documents where a
+  recognizer fires), once, then caches them.
 - Long texts are cut on line boundaries into pieces of at most `max_piece_chars` (100 k) so
   MeCab's lattice stays small; offsets stay relative to the whole text.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from itertools import repeat
@@ -33,36 +28,25 @@ from typing import Any, overload
 import numpy as np
 
 from schemas.records import Document, Reject, Token
+from transforms.lemma_windows import Piece, Tagged, window_bounds, window_lemmas
+from transforms.mecab_output import (
+    ID_FIELD,
+    ID_FIELDS,
+    LEMMA_FIELDS,
+    POS_OF_ID_FIELD,
+    SEPARATOR,
+    AnalysisError,
+    build_tagger,
+    lemma_tagger,
+    output_has_pos,
+    parse_output,
+    safe_text,
+)
 
-SEPARATOR = "\x07"
+__all__ = ["SEPARATOR", "AnalysisError", "AnalyzeStep", "TokenTable", "analyze", "build_tagger",
+           "split_pieces"]
+
 MAX_PIECE_CHARS = 100_000
-_FIELDS = 4  # %M, %m, pos, lemma
-# fugashi strips whitespace off the output, which would eat the first token's leading
-# whitespace: a BOS marker (the separator itself) keeps the output's start intact.
-_NODE_FORMAT = f"%M{SEPARATOR}%m{SEPARATOR}%f[0],%f[1],%f[2],%f[3]{SEPARATOR}%f[7]{SEPARATOR}"
-# Unknown words have only the POS and conjugation fields: their lemma is their surface.
-_UNK_FORMAT = f"%M{SEPARATOR}%m{SEPARATOR}%f[0],%f[1],%f[2],%f[3]{SEPARATOR}%m{SEPARATOR}"
-_UNSAFE = {0: " ", ord(SEPARATOR): " "}
-
-
-class AnalysisError(RuntimeError):
-    """MeCab's output did not line up with its input (a bug, never document content)."""
-
-
-def build_tagger() -> Any:
-    """A fugashi tagger over unidic-lite that prints tokens in Kura's field format."""
-    import fugashi  # heavy: imported where the tagger is built (a worker's setup)
-    import unidic_lite
-
-    dicdir = unidic_lite.DICDIR
-    # -O '' overrides unidic-lite's dicrc (output-format-type = unidic), which would win over
-    # --node-format.
-    args = (
-        f"-r '{os.path.join(dicdir, 'mecabrc')}' -d '{dicdir}' -O ''"
-        f" --node-format='{_NODE_FORMAT}' --unk-format='{_UNK_FORMAT}'"
-        f" --bos-format='{SEPARATOR}' --eos-format=''"
-    )
-    return fugashi.GenericTagger(args)
 
 
 def split_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
@@ -80,60 +64,105 @@ def split_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int,
     return pieces
 
 
-class _PosTable(dict):
-    """MeCab's "助詞,格助詞,," -> UniDic's "助詞,格助詞,*,*", interned (a few hundred values)."""
-
-    def __missing__(self, key: str) -> str:
-        value = ",".join(field or "*" for field in key.split(","))
-        self[key] = value
-        return value
-
-
-_POS = _PosTable()
+def _tag_lemmas(text: str, start: int, end: int) -> Tagged:
+    """text[start:end] through the lemma tagger (offsets into `text`)."""
+    safe = safe_text(text[start:end])
+    starts, ends, body = parse_output(lemma_tagger().parse(safe), safe, start, LEMMA_FIELDS)
+    fields = body.split(SEPARATOR)
+    return Tagged(starts, ends, fields[ID_FIELD::LEMMA_FIELDS],
+                  fields[ID_FIELD + 1::LEMMA_FIELDS])
 
 
 class TokenTable(Sequence[Token]):
     """The tokens of one text as columns; indexing and iteration give `Token`s.
 
     `starts` and `ends` are numpy int64 arrays of character offsets, usable without building a
-    Token. The POS and lemma columns are parsed from MeCab's output on first use, then cached.
+    Token. The POS column is read from the id tagger's output on first use, then cached; a
+    lemma is found when first read (`lemma(i)`, or all of them by `lemmas()`), then cached.
     Equal to any sequence of the same Tokens (a tuple of Token included).
     """
 
-    __slots__ = ("_columns", "_fields", "_tokens", "ends", "starts")
+    __slots__ = ("_columns", "_fields", "_ids", "_lemmas", "_pieces", "_text", "_tokens",
+                 "ends", "starts")
 
-    def __init__(self, starts: np.ndarray, ends: np.ndarray, fields: str) -> None:
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, fields: str, text: str,
+                 pieces: tuple[Piece, ...]) -> None:
         self.starts = starts
         self.ends = ends
-        self._fields = fields  # MeCab output: _FIELDS separated fields per token
+        self._fields = fields  # the id tagger's output: ID_FIELDS fields per token
+        self._text = text  # the analysed text: lemmas are read by tagging parts of it again
+        self._pieces = pieces
+        self._ids: list[str] | None = None
+        self._lemmas: dict[int, str] = {}
+        self._columns: tuple[list[int], list[int], list[str]] | None = None
         self._tokens: tuple[Token, ...] | None = None
-        self._columns: tuple[list[int], list[int], list[str], list[str]] | None = None
 
     @classmethod
     def empty(cls) -> TokenTable:
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), "")
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), "", "", ())
+
+    def _id_fields(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self._fields.split(SEPARATOR)[ID_FIELD::ID_FIELDS]
+        return self._ids
+
+    def spans_and_pos(self) -> tuple[list[int], list[int], list[str]]:
+        """(starts, ends, pos) as Python lists, built once, then cached: what the person-name
+        recognizer reads, without a lemma."""
+        if self._columns is None:
+            pos = list(map(POS_OF_ID_FIELD.__getitem__, self._id_fields()))
+            self._columns = (self.starts.tolist(), self.ends.tolist(), pos)
+        return self._columns
 
     def columns(self) -> tuple[list[int], list[int], list[str], list[str]]:
-        """(starts, ends, pos, lemmas) as Python lists, parsed once, then cached.
+        """(starts, ends, pos, lemmas) as Python lists (every lemma: the text is tagged again)."""
+        return (*self.spans_and_pos(), self.lemmas())
 
-        A reader that needs a few tokens (the person-name recognizer looks only near evidence)
-        reads these and `token(i)`, rather than building every Token.
-        """
-        if self._columns is None:
-            fields = self._fields.split(SEPARATOR)
-            surfaces, pos, lemmas = fields[1::_FIELDS], fields[2::_FIELDS], fields[3::_FIELDS]
-            if "" in lemmas:  # rare: a "*" lemma
-                lemmas = [lemma or surface for lemma, surface in zip(lemmas, surfaces, strict=True)]
-            self._columns = (self.starts.tolist(), self.ends.tolist(),
-                             list(map(_POS.__getitem__, pos)), lemmas)
-        return self._columns
+    def lemma(self, index: int) -> str:
+        """Token `index`'s lemma (its surface where UniDic has none)."""
+        found = self._lemmas.get(index)
+        if found is None:
+            self._find_lemma(index)
+            found = self._lemmas[index]
+        return found
+
+    def lemmas(self) -> list[str]:
+        """Every token's lemma: each piece not yet read is tagged again whole, as analysed."""
+        if len(self._lemmas) < len(self):
+            for piece in self._pieces:
+                if any(i not in self._lemmas for i in range(piece.first, piece.stop)):
+                    self._tag_piece(piece)
+        return [self._lemmas[i] for i in range(len(self))]
+
+    def _find_lemma(self, index: int) -> None:
+        piece = next(p for p in self._pieces if p.first <= index < p.stop)
+        bounds = window_bounds(self._text, piece, int(self.starts[index]),
+                               int(self.ends[index]))
+        if bounds != (piece.start, piece.end):
+            whole = Tagged(self.starts, self.ends, self._id_fields())
+            self._lemmas.update(window_lemmas(
+                self._text, whole, piece, bounds,
+                lambda start, end: _tag_lemmas(self._text, start, end)))
+        if index not in self._lemmas:  # unproven by the window: the piece, as analysed
+            self._tag_piece(piece)
+
+    def _tag_piece(self, piece: Piece) -> None:
+        again = _tag_lemmas(self._text, piece.start, piece.end)
+        first, stop = piece.first, piece.stop
+        if not (np.array_equal(again.starts, self.starts[first:stop])
+                and again.ids == self._id_fields()[first:stop]):
+            raise AnalysisError("the lemma tagger's tokens differ from the analysis's")
+        starts, ends = again.starts.tolist(), again.ends.tolist()
+        text = self._text
+        for k, lemma in enumerate(again.lemmas):
+            self._lemmas[first + k] = lemma or text[starts[k]:ends[k]]
 
     def token(self, index: int) -> Token:
         """One token, built from the columns alone."""
         if self._tokens is not None:
             return self._tokens[index]
-        starts, ends, pos, lemmas = self.columns()
-        return Token(starts[index], ends[index], pos[index], lemmas[index])
+        starts, ends, pos = self.spans_and_pos()
+        return Token(starts[index], ends[index], pos[index], self.lemma(index))
 
     def tokens(self) -> tuple[Token, ...]:
         """All tokens as a tuple (built once, then cached)."""
@@ -149,7 +178,7 @@ class TokenTable(Sequence[Token]):
 
         The PII stage asks this before it reads person-name tokens: most documents have none.
         """
-        return fragment in self._fields
+        return output_has_pos(self._fields, fragment)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -181,48 +210,37 @@ class TokenTable(Sequence[Token]):
         return f"TokenTable({len(self)} tokens)"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TokenTable, (self.starts, self.ends, self._fields))
+        return (_restore, (self.starts, self.ends, self._fields, self._text, self._pieces,
+                           self._lemmas))
 
 
-def _analyze_piece(tagger: Any, piece: str, offset: int) -> tuple[np.ndarray, np.ndarray, str]:
-    safe = piece.translate(_UNSAFE) if "\x00" in piece or SEPARATOR in piece else piece
-    out = tagger.parse(safe)
-    if not out.startswith(SEPARATOR):
-        raise AnalysisError("MeCab output lacks the BOS marker")
-    body = out[1:]
-    codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    separators = np.flatnonzero(codes == ord(SEPARATOR))
-    if len(separators) % _FIELDS:
-        raise AnalysisError("MeCab output has a partial token")
-    separators = separators.reshape(-1, _FIELDS)
-    # Each token's %M field starts right after the previous token's last separator.
-    field_starts = np.empty(len(separators), dtype=np.int64)
-    field_starts[:1] = 0
-    field_starts[1:] = separators[:-1, _FIELDS - 1] + 1
-    with_space = separators[:, 0] - field_starts
-    surface = separators[:, 1] - separators[:, 0] - 1
-    ends = np.cumsum(with_space, dtype=np.int64)
-    consumed = int(ends[-1]) if len(ends) else 0
-    # Whatever MeCab did not print must be trailing whitespace: else the offsets are off.
-    if consumed > len(piece) or (consumed < len(piece) and not safe[consumed:].isspace()):
-        raise AnalysisError("MeCab output does not cover its input")
-    ends += offset
-    return ends - surface, ends, body
+def _restore(starts: np.ndarray, ends: np.ndarray, fields: str, text: str,
+             pieces: tuple[Piece, ...], lemmas: dict[int, str]) -> TokenTable:
+    table = TokenTable(starts, ends, fields, text, pieces)
+    table._lemmas.update(lemmas)
+    return table
 
 
 def analyze(text: str, tagger: Any, max_piece_chars: int = MAX_PIECE_CHARS) -> TokenTable:
     """The MeCab tokens of `text` (offsets into `text`), from a tagger made by build_tagger()."""
-    parts = [
-        _analyze_piece(tagger, piece, offset)
-        for offset, piece in split_pieces(text, max_piece_chars)
-        if piece
-    ]
+    parts: list[tuple[np.ndarray, np.ndarray, str]] = []
+    pieces: list[Piece] = []
+    count = 0
+    for offset, piece in split_pieces(text, max_piece_chars):
+        if not piece:
+            continue
+        safe = safe_text(piece)
+        part = parse_output(tagger.parse(safe), safe, offset, ID_FIELDS)
+        pieces.append(Piece(offset, offset + len(piece), count, count + len(part[0])))
+        count += len(part[0])
+        parts.append(part)
     if not parts:
         return TokenTable.empty()
     if len(parts) == 1:
-        return TokenTable(*parts[0])
+        return TokenTable(*parts[0], text, tuple(pieces))
     starts, ends, fields = zip(*parts, strict=True)
-    return TokenTable(np.concatenate(starts), np.concatenate(ends), "".join(fields))
+    return TokenTable(np.concatenate(starts), np.concatenate(ends), "".join(fields), text,
+                      tuple(pieces))
 
 
 class AnalyzeStep:

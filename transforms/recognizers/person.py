@@ -135,8 +135,7 @@ def token_columns(tokens: Sequence[Token]) -> Columns:
     """(starts, ends, pos) of `tokens`, as lists: indexing a list is what the rules below do
     per token, and a `TokenTable` would build a Token for each index."""
     if isinstance(tokens, TokenTable):
-        starts, ends, poss, _ = tokens.columns()
-        return starts, ends, poss
+        return tokens.spans_and_pos()
     toks = tuple(tokens)
     return list(map(_START_OF, toks)), list(map(_END_OF, toks)), list(map(_POS_OF, toks))
 
