@@ -7,13 +7,14 @@
 For each size (MB of JSONL, fractions allowed) it builds, or reuses from `--work`, a corpus of
 distinct documents recombined from the man pages (bench/scale_corpus.py), checks a sample of
 it for near-duplicates (datasketch) and Kura's quality rules, times raw fugashi tokenization
-of its texts (`tagger(text)`, surfaces only, as bench/pipeline.py does), then runs `kura
-onboard` on it once per worker count into a fresh store and measures wall time and the peak
-RSS of the whole process tree (bench/scale_run.py). `--runner portable` runs each onboard on
-Beam's portable runner instead: it starts kura's local job service and an EXTERNAL worker pool
-for the run (bench/scale_portable.py), passes `--workers` on as SDK workers, and samples their
-process trees with the onboard's. It prints one table row per configuration,
-the speed-ups over one worker, the marginal rates between sizes (throughput without the fixed
+of its texts (`tagger(text)`, surfaces only, as bench/pipeline.py does; the first 20 M
+characters) before and again after its runs, the two pooled into the size's reference, then
+runs `kura onboard` on it once per worker count into a fresh store and measures wall time and
+the peak RSS of the whole process tree (bench/scale_run.py). `--runner portable` runs each
+onboard on Beam's portable runner instead: it starts kura's local job service and an EXTERNAL
+worker pool for the run (bench/scale_portable.py), passes `--workers` on as SDK workers, and
+samples their process trees with the onboard's. It prints one table row per configuration, the
+speed-ups over one worker, the marginal rates between sizes (throughput without the fixed
 start-up cost: extra characters over extra seconds) and issue 14's targets, PASS or FAIL.
 
 Exit 1 when a run failed or `--check-identical` found shards that differ from the one-worker
@@ -30,6 +31,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -94,16 +96,25 @@ def progress(message: str) -> None:
 
 @dataclass(frozen=True)
 class RawRate:
-    """Raw fugashi tokenization of a corpus: characters per wall second and per CPU second."""
+    """Raw fugashi tokenization of a corpus: characters per wall second and per CPU second.
+
+    Pooled over `passes`, the wall-clock rates of each measurement (before and after a size's
+    onboards): on a shared machine they can differ by tens of percent within an hour."""
 
     chars_per_second: float
     chars_per_cpu_second: float
+    passes: tuple[float, ...] = ()
 
 
-def raw_fugashi(info: CorpusInfo, batch: int = 2000) -> RawRate:
-    """Raw MeCab tokenization of the corpus's texts (`tagger(text)`, surfaces only): the best of
-    two passes (one pass past 20 M characters, long enough to be steady: a second pass over
-    150 MB would cost minutes), JSON parsing excluded, timed batch by batch."""
+REFERENCE_CHARS = 20_000_000
+
+
+def raw_fugashi(info: CorpusInfo, batch: int = 2000, max_chars: int = REFERENCE_CHARS
+                ) -> RawRate:
+    """Raw MeCab tokenization of the corpus's first `max_chars` characters (`tagger(text)`,
+    surfaces only; the corpora are recombined man pages throughout, so the first 20 M stand
+    for the rest): the best of two passes under 20 M characters, one pass past that, JSON
+    parsing excluded, timed batch by batch."""
     import fugashi
 
     tagger = fugashi.Tagger()
@@ -115,19 +126,38 @@ def raw_fugashi(info: CorpusInfo, batch: int = 2000) -> RawRate:
                 word.surface  # noqa: B018 - reading the surface is the work measured
         return time.perf_counter() - start, time.process_time() - cpu
 
+    def sample() -> Iterator[str]:
+        taken = 0
+        for text in iter_texts(info):
+            if taken >= max_chars:
+                return
+            taken += len(text)
+            yield text
+
     tokenize(list(itertools.islice(iter_texts(info), 20)))  # untimed: pages the dictionary in
+    chars = sum(map(len, sample()))
     best, best_cpu = float("inf"), float("inf")
-    for _ in range(2 if info.chars < 2e7 else 1):
+    for _ in range(2 if chars < 2e7 else 1):
         wall = cpu = 0.0
         texts: list[str] = []
-        for text in itertools.chain(iter_texts(info), [None]):
+        for text in itertools.chain(sample(), [None]):
             if text is not None:
                 texts.append(text)
             if len(texts) == batch or (text is None and texts):
                 w, c = tokenize(texts)
                 wall, cpu, texts = wall + w, cpu + c, []
         best, best_cpu = min(best, wall), min(best_cpu, cpu)
-    return RawRate(info.chars / best, info.chars / best_cpu)
+    return RawRate(chars / best, chars / best_cpu, (chars / best,))
+
+
+def pooled(rates: list[RawRate]) -> RawRate:
+    """One rate for several measurements of the same work: characters over the summed time."""
+    def pool(values: list[float]) -> float:
+        return len(values) / sum(1 / v for v in values)
+
+    return RawRate(pool([r.chars_per_second for r in rates]),
+                   pool([r.chars_per_cpu_second for r in rates]),
+                   tuple(p for r in rates for p in r.passes))
 
 
 def _rate(info: CorpusInfo, run: RunFigures) -> float:
@@ -314,17 +344,22 @@ def main(argv: list[str] | None = None) -> int:
                   f"quality pass {check['qualityPassFraction']:.3f}", flush=True)
         if args.build_only:
             continue
-        raw = raws[size] = raw_fugashi(info)
-        print(f"  raw fugashi: {raw.chars_per_second / 1e6:.2f} M chars/s "
+        raw = raw_fugashi(info)
+        print(f"  raw fugashi before the runs: {raw.chars_per_second / 1e6:.2f} M chars/s "
               f"({raw.chars_per_cpu_second / 1e6:.2f} M per CPU second)", flush=True)
         for w in args.workers:
             progress(f"corpus {label} MB: onboard with {w} worker(s)")
             run = runs[(size, w)] = onboard(args, Path(info.folder), label, w)
-            status = (f", CPU-time ratio to raw fugashi {_cpu_ratio(info, run, raw):.3f}"
+            status = (f", CPU-time ratio to raw fugashi (before) {_cpu_ratio(info, run, raw):.3f}"
                       if run.ok else f" FAILED: {run.error}")
             print(f"  {w} worker(s): {run.wall_seconds:.1f} s, peak RSS "
                   f"{run.peak_rss_bytes / GB:.2f} GB over {run.peak_processes} process(es), "
                   f"counts {run.counts}{status}", flush=True)
+        after = raw_fugashi(info)
+        raw = raws[size] = pooled([raw, after])
+        print(f"  raw fugashi after the runs: {after.chars_per_second / 1e6:.2f} M chars/s; "
+              f"pooled {raw.chars_per_second / 1e6:.2f} M chars/s, the reference of this size",
+              flush=True)
     if args.build_only:
         return _finish(args, corpora, checks, raws, runs, [], [], [], [], started)
     return _finish(args, corpora, checks, raws, runs, *report(args, corpora, raws, runs),

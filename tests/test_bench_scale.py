@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale import COLUMNS
+from bench.scale import COLUMNS, RawRate, pooled, raw_fugashi
 from bench.scale_corpus import build_corpus, iter_texts, near_duplicates
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +38,16 @@ def test_near_duplicate_check_finds_a_planted_twin(manpages_path, tmp_path):
     assert found["nearDuplicatePairs"] == 1 and found["maxCandidateJaccard"] >= 0.8
 
 
+def test_raw_fugashi_reads_at_most_its_sample_and_pooling_adds_the_times(manpages_path,
+                                                                          tmp_path):
+    info = build_corpus(manpages_path, tmp_path, 0.05, seed=1)
+    sample = raw_fugashi(info, max_chars=5000)
+    assert sample.passes == (sample.chars_per_second,) and sample.chars_per_second > 0
+    both = pooled([RawRate(1.0, 2.0, (1.0,)), RawRate(3.0, 2.0, (3.0,))])
+    assert both.chars_per_second == pytest.approx(1.5)  # 2 units of work over 1 + 1/3 seconds
+    assert both.chars_per_cpu_second == pytest.approx(2.0) and both.passes == (1.0, 3.0)
+
+
 @pytest.mark.slow
 def test_scale_harness_on_a_tiny_corpus_reports_every_column(manpages_path, tmp_path):
     out = tmp_path / "scale.json"
@@ -54,6 +64,7 @@ def test_scale_harness_on_a_tiny_corpus_reports_every_column(manpages_path, tmp_
     texts = list(iter_texts(build_corpus(manpages_path, tmp_path / "work", 0.05, seed=1)))
     assert len(set(texts)) == len(texts) == corpus["documents"]
     assert corpus["sampleCheck"]["nearDuplicateFraction"] == 0
+    assert len(corpus["rawFugashi"]["passes"]) == 2  # before and after the runs
     # The pipeline itself read every document and found no near-duplicate among them.
     assert run["counts"]["read"] == corpus["documents"] and run["counts"]["duplicates"] == 0
     assert run["exitCode"] in (0, 3) and run["peakRssBytes"] > 100e6 and run["samples"] >= 2

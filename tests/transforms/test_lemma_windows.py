@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench._common import corpus_path
 from transforms.analyze import TokenTable, analyze, build_tagger, split_pieces
 from transforms.lemma_windows import Piece, Tagged, window_bounds, window_lemmas
 from transforms.mecab_output import output_has_pos
@@ -63,7 +62,7 @@ ALPHABET = [*"あいうかきくこ漢字東京都田中花子カナーｱｲabc
 FRAGMENTS = ["人名", "空白", "記号", "名詞,普通名詞", "サ変", "固有名詞,人名,姓", "カーネル"]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.sampled_from(ALPHABET), max_size=90), st.sampled_from([12, 40, 100_000]),
        st.randoms(use_true_random=False))
 def test_every_lemma_read_alone_is_the_whole_analysis_lemma(tagger, node_tagger, parts,
@@ -79,15 +78,13 @@ def test_every_lemma_read_alone_is_the_whole_analysis_lemma(tagger, node_tagger,
     assert table.lemmas() == [t[3] for t in expected]
 
 
-def test_man_page_lemmas_read_alone_match_the_whole_analysis(tagger, node_tagger):
-    path = corpus_path(None)
-    if not path.is_file():
-        pytest.skip("needs ../shared/data/manpages-ja.jsonl")
+def test_man_page_lemmas_read_alone_match_the_whole_analysis(tagger, node_tagger,
+                                                             manpages_path):
     rng = random.Random(7)
-    with path.open(encoding="utf-8") as handle:
+    with manpages_path.open(encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for line in handle if line.strip()]
     checked = 0
-    for text in rng.sample(texts, 60):
+    for text in rng.sample(texts, 40):
         expected = reference(node_tagger, text, 3000)  # small pieces: many piece ends
         table = analyze(text, tagger, 3000)
         assert list(zip(*table.spans_and_pos(), strict=True)) == [t[:3] for t in expected]
@@ -95,7 +92,7 @@ def test_man_page_lemmas_read_alone_match_the_whole_analysis(tagger, node_tagger
         found = lemmas_one_by_one(lambda text=text: analyze(text, tagger, 3000), probes)
         assert found == {i: expected[i][3] for i in probes}
         checked += len(probes)
-    assert checked > 1000
+    assert checked > 700
 
 
 def test_an_unknown_symbol_keeps_its_own_pos_not_its_context_ids(tagger):
