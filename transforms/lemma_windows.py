@@ -1,7 +1,7 @@
 """The lemmas of a few tokens, exactly as a whole-text analysis gives them, from a few lines.
 
 The analysis stage keeps POS (from context ids) but no lemmas: only the tokens around a PII
-finding are ever read with their lemma (about one document in seven on man pages, a handful of
+finding are ever read with their lemma (one generated man-page document in thirteen, a handful of
 tokens each). `window_lemmas` tags the whole lines around those tokens with the lemma tagger
 and keeps the lemma of every token it can prove is the one the whole-text analysis chose.
 
