@@ -57,7 +57,7 @@ from transforms.shards import (
 from transforms.shards_beam import WriteShards, WriteSortedFiles
 from transforms.sorted_runs import DEFAULT_BUFFER_BYTES
 from transforms.spread import SpreadDocuments
-from transforms.steps import ApplyStep, Step
+from transforms.steps import ApplySteps, Step
 
 
 class ConservationError(RuntimeError):
@@ -118,10 +118,8 @@ def build_graph(p: beam.Pipeline, plan: CurationPlan, stages: StagePlan, run_tmp
     rejects = [ingest_rejects]
     if stages.rebalance:  # through batch files: only their paths are shuffled (spread.py)
         docs = docs | "SpreadDocuments" >> SpreadDocuments(str(run_tmp / "spread"))
-    for step in stages.steps:
-        label = getattr(step, "label", step.name)  # two steps may share a name (rejects)
-        docs, step_rejects = docs | label.capitalize() >> ApplyStep(step)
-        rejects.append(step_rejects)
+    docs, step_rejects = docs | "DocumentSteps" >> ApplySteps(stages.steps)
+    rejects.extend(step_rejects)
 
     digest = AsSingleton(
         reports

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import bz2
 import pickle
+import shutil
 from pathlib import Path
 
 import apache_beam as beam
@@ -87,6 +88,7 @@ def test_the_built_steps_and_the_translated_pipeline_hold_no_secret(tmp_path, mo
     assert any(b"transforms.pii" in fn for fn in shipped)  # the PII step is in what ships
     assert not [fn for fn in shipped if secret in fn]
     assert secret not in pipeline.to_runner_api().SerializeToString()
+    shutil.rmtree(pipeline.local_tempdir)  # built, never run: Beam would leave it in /tmp
 
 
 def test_a_step_unpickled_on_a_worker_reads_the_secret_where_the_manifest_names_it(

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pickle
 
 import apache_beam as beam
-import fugashi
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -15,20 +14,9 @@ from transforms.analyze import (
     AnalyzeStep,
     TokenTable,
     analyze,
-    build_tagger,
     split_pieces,
 )
 from transforms.steps import ApplyStep
-
-
-@pytest.fixture(scope="module")
-def tagger():
-    return build_tagger()
-
-
-@pytest.fixture(scope="module")
-def node_tagger():
-    return fugashi.Tagger()
 
 
 def reference_tokens(node_tagger, text: str) -> tuple[Token, ...]:

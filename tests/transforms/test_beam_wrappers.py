@@ -5,12 +5,13 @@ import pickle
 from dataclasses import dataclass, replace
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Document, Reject, SourceFile
 from transforms.ingest_beam import ReadSources
-from transforms.steps import ApplyStep
+from transforms.steps import ApplyStep, ApplySteps
 
 
 def doc(doc_id: str, text: str) -> Document:
@@ -67,6 +68,85 @@ def test_a_failing_step_quarantines_the_record_without_its_text_in_the_reason() 
         assert_that(kept, equal_to([]), label="kept")
         assert_that(rejects | beam.Map(lambda r: r.reason),
                     equal_to(['{"error":"ValueError","step":"explodes"}']), label="rejects")
+
+
+@dataclass
+class DropDigits:
+    """A second step: rejects texts holding a digit, reverses the rest."""
+
+    name: str = "digits"
+
+    def setup(self) -> None:
+        pass
+
+    def __call__(self, d: Document) -> Document | Reject:
+        if any(ch.isdigit() for ch in d.text):
+            return Reject("digits.found", {})
+        return replace(d, text=d.text[::-1])
+
+
+@dataclass
+class ExplodesOnX:
+    name: str = "explodes"
+
+    def setup(self) -> None:
+        pass
+
+    def __call__(self, d: Document) -> Document:
+        if "X" in d.text:
+            raise ValueError(f"secret text {d.text}")
+        return d
+
+
+CHAIN_TEXTS = ["abcd", "ab", "x1yz", "", "long text " * 40, "QRS", "wx", "xyz9", "hello"]
+
+
+def _chain_by_hand(texts: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
+    """The chain applied one document at a time, in plain Python: the reference."""
+    kept, rejects = [], []
+    for i, text in enumerate(texts):
+        d: Document | Reject = doc(str(i), text)
+        for step in (UpperUnlessShort(ready=True), DropDigits(), ExplodesOnX()):
+            try:
+                out = step(d)
+            except ValueError:
+                out = Reject(step.name, {})
+            if isinstance(out, Reject):
+                rejects.append((i, out.step))
+                break
+            d = out
+        else:
+            kept.append(d.text)
+    return kept, rejects
+
+
+@pytest.mark.parametrize("batch_chars", [1, 7, 60, 1_000_000])
+def test_apply_steps_in_batches_equals_each_document_through_the_chain(batch_chars: int) -> None:
+    # batch_chars 1: every document alone; 7 and 60: batches cut inside the list, and a
+    # document longer than a batch (400 characters) alone; a million: one batch.
+    kept_expected, rejects_expected = _chain_by_hand(CHAIN_TEXTS)
+    assert kept_expected and len(rejects_expected) >= 3  # the reference exercises all paths
+    with TestPipeline() as p:
+        docs = p | beam.Create([doc(str(i), t) for i, t in enumerate(CHAIN_TEXTS)])
+        kept, rejects = docs | ApplySteps(
+            [UpperUnlessShort(), DropDigits(), ExplodesOnX()], batch_chars=batch_chars)
+        assert len(rejects) == 3  # one reject output per step, in the chain's order
+        assert_that(kept | "Texts" >> beam.Map(lambda d: d.text), equal_to(kept_expected),
+                    label="kept")
+        assert_that(
+            rejects | "AllRejects" >> beam.Flatten()
+            | "Rows" >> beam.Map(lambda r: (r.locator, json.loads(r.reason)["step"])),
+            equal_to(rejects_expected), label="rejects")
+        assert_that(rejects[2] | "Quarantined" >> beam.Map(lambda r: r.reason),
+                    equal_to(['{"error":"ValueError","step":"explodes"}']), label="errors")
+
+
+def test_apply_steps_labels_each_step_in_the_graph() -> None:
+    with TestPipeline() as p:
+        _ = (p | beam.Create([doc("1", "abcd")])
+             | "DocumentSteps" >> ApplySteps([UpperUnlessShort(), DropDigits()]))
+    labels = {t.full_label for t in p.transforms_stack[0].parts[-1].parts}
+    assert {"DocumentSteps/Upper", "DocumentSteps/Digits"} <= labels
 
 
 def test_steps_pickle_before_setup() -> None:

@@ -14,23 +14,12 @@ import random
 
 import fugashi
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.analyze import TokenTable, analyze, build_tagger, split_pieces
+from transforms.analyze import TokenTable, analyze, split_pieces
 from transforms.lemma_windows import Piece, Tagged, window_bounds, window_lemmas
 from transforms.mecab_output import output_has_pos
-
-
-@pytest.fixture(scope="module")
-def tagger():
-    return build_tagger()
-
-
-@pytest.fixture(scope="module")
-def node_tagger():
-    return fugashi.Tagger()
 
 
 def reference(node_tagger, text: str, max_piece_chars: int = 100_000) -> list[tuple]:

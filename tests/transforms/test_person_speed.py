@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.records import Token
-from transforms.analyze import analyze, build_tagger
+from transforms.analyze import analyze
 from transforms.normalize import pii_view, stored_text
 from transforms.recognizers import name_context as nc
 from transforms.recognizers.person import JaPersonRecognizer
@@ -36,11 +36,6 @@ def recognizer() -> JaPersonRecognizer:
     rec = JaPersonRecognizer()
     rec.load()
     return rec
-
-
-@pytest.fixture(scope="module")
-def tagger():
-    return build_tagger()
 
 
 @pytest.fixture(scope="module")

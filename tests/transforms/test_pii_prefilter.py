@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.pii import PiiConfig
-from transforms.analyze import analyze, build_tagger
+from transforms.analyze import analyze
 from transforms.normalize import pii_view, stored_text
 from transforms.pii import build_engine, find_pii, scrub
 from transforms.recognizers import (
@@ -81,11 +81,6 @@ def engines():
         for entity, trigger in engine.triggers
     )
     return engine, replace(engine, triggers=plain)
-
-
-@pytest.fixture(scope="module")
-def tagger():
-    return build_tagger()
 
 
 def _reference_residual(text: str) -> list[Residual]:

@@ -11,16 +11,11 @@ from __future__ import annotations
 import pytest
 
 from schemas.pii import PiiConfig
-from transforms.analyze import analyze, build_tagger
+from transforms.analyze import analyze
 from transforms.normalize import stored_text
 from transforms.pii import PiiEngine, build_engine, scrub
 
 WIDE = "\u3000"
-
-
-@pytest.fixture(scope="module")
-def tagger():
-    return build_tagger()
 
 
 @pytest.fixture(scope="module")
