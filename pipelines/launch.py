@@ -97,6 +97,10 @@ def launch(manifest: Manifest, manifest_path: Path, store_root: Path, runner: Ru
                             scratch_dir=staged.store.tmp(run_id) / "dedup",
                             rebalance=runner.workers > 1, append=decision.mode == "append",
                             withdrawn=withdrawn_set(store_root, lines, plan.corpus_id))
+        if min(runner.workers, plan.shards) > 1:  # validation will run in a pool
+            from pipelines.validation_pool import start_forkserver
+
+            start_forkserver()
         try:
             staged.store.manifest(plan.corpus_id).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(manifest_path, staged.store.manifest(plan.corpus_id))

@@ -75,3 +75,22 @@ def test_parallel_validation_matches_the_serial_path(demo_store, tmp_path):
     assert [p.name for p in reports[0]] == [p.name for p in reports[1]] and len(reports[0]) == 5
     for ours, theirs in zip(*reports, strict=True):
         assert json.loads(ours.read_text()) == json.loads(theirs.read_text())
+
+
+def test_a_forkserver_started_before_the_pipeline_is_the_one_the_pool_forks_from(
+        demo_store, tmp_path):
+    # launch() starts it before a run whose validation will use the pool, so its imports run
+    # beside the pipeline; the pool must then fork from it, not start another.
+    from multiprocessing import forkserver
+
+    from pipelines.validation_pool import start_forkserver
+
+    start_forkserver()
+    started = forkserver._forkserver._forkserver_pid
+    assert started is not None
+    published, manifest_path = _published(demo_store.store)
+    staging = tmp_path / "early"
+    summary = _stage(published, demo_store.store, staging)
+    run = validate_run(staging, summary, load_manifest(manifest_path), workers=2)
+    assert sum(not v.passed for v in run.validations.values()) == 2
+    assert forkserver._forkserver._forkserver_pid == started
