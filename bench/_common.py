@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from schemas.records import Document
 
 REPO = Path(__file__).resolve().parents[1]
 MANPAGES = REPO.parent / "shared" / "data" / "manpages-ja.jsonl"
@@ -21,6 +23,15 @@ def corpus_path(argv_path: str | None) -> Path:
 def load_texts(path: Path, field: str = "text") -> list[str]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line)[field] for line in handle if line.strip()]
+
+
+def bench_documents(texts: Sequence[str]) -> list[Document]:
+    """`texts` as the documents a pipeline step takes, numbered in order."""
+    return [
+        Document(doc_id=str(i), corpus_id="bench", member="bench", source_uri="bench.jsonl",
+                 source_sha256="0" * 64, locator=i, text=text)
+        for i, text in enumerate(texts)
+    ]
 
 
 def best_of(repeats: int, fn: Callable[[], object]) -> float:

@@ -21,17 +21,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench._common import corpus_path, load_texts, manpages_manifest
+from bench._common import bench_documents, corpus_path, load_texts, manpages_manifest
 from schemas.records import Document, Reject
 from transforms.steps import BATCH_CHARS, Step
-
-
-def _documents(texts: Sequence[str]) -> list[Document]:
-    return [
-        Document(doc_id=str(i), corpus_id="bench", member="bench", source_uri="bench.jsonl",
-                 source_sha256="0" * 64, locator=i, text=text)
-        for i, text in enumerate(texts)
-    ]
 
 
 def batches_of(docs: Sequence[Document], batch_chars: int) -> list[list[Document]]:
@@ -82,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     corpus = corpus_path(args.corpus)
     texts = list(itertools.islice(load_texts(corpus), args.documents))
-    docs = _documents(texts)
+    docs = bench_documents(texts)
     chars = sum(map(len, texts))
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.toml"

@@ -16,20 +16,12 @@ import gc
 import time
 from collections.abc import Callable, Sequence
 
-from bench._common import corpus_path, load_texts
+from bench._common import bench_documents, corpus_path, load_texts
 from schemas.quality import QualityConfig
 from schemas.records import Document
 from transforms.analyze import AnalyzeStep
 from transforms.normalize import NormalizeStep
 from transforms.quality import QualityStep
-
-
-def _documents(texts: Sequence[str]) -> list[Document]:
-    return [
-        Document(doc_id=str(i), corpus_id="bench", member="bench", source_uri="bench.jsonl",
-                 source_sha256="0" * 64, locator=i, text=text)
-        for i, text in enumerate(texts)
-    ]
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -48,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import fugashi
 
     texts = load_texts(corpus_path(args.corpus))
-    docs = _documents(texts)
+    docs = bench_documents(texts)
     chars = sum(map(len, texts))
     bare = fugashi.Tagger()
     normalize, analyze, quality = NormalizeStep(), AnalyzeStep(), QualityStep(QualityConfig())

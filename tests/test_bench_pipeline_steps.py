@@ -10,14 +10,15 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.pipeline_steps import _documents, batches_of, main
+from bench._common import bench_documents
+from bench.pipeline_steps import batches_of, main
 from transforms.steps import _chars
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 30), max_size=30), st.integers(1, 60))
 def test_batches_keep_every_document_in_order_within_the_bound(lengths, batch_chars):
-    docs = _documents(["あ" * n for n in lengths])
+    docs = bench_documents(["あ" * n for n in lengths])
     batches = batches_of(docs, batch_chars)
     assert [d for batch in batches for d in batch] == docs
     for batch in batches:
@@ -28,7 +29,7 @@ def test_batches_keep_every_document_in_order_within_the_bound(lengths, batch_ch
 def test_batches_are_those_beam_batch_elements_makes():
     # The same bound through the transform ApplySteps uses, one bundle (empty batches dropped:
     # BatchElements emits one before a document longer than the bound, and a step skips it).
-    docs = _documents(["a" * n for n in (3, 9, 1, 1, 20, 0, 5, 5, 5)])
+    docs = bench_documents(["a" * n for n in (3, 9, 1, 1, 20, 0, 5, 5, 5)])
     expected = [[d.locator for d in batch] for batch in batches_of(docs, 10)]
     with TestPipeline() as p:
         batches = (p | beam.Create([docs], reshuffle=False) | beam.FlatMap(iter)
