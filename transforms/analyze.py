@@ -13,7 +13,10 @@ Why it looks like this (measured on manpages-ja, 6.7 M characters, 2.8 M tokens)
   for the few tokens around a PII finding only, by tagging their lines again and keeping what
   provably matches (`lemma_windows.py`).
 - The table builds `Token`s only when a reader iterates (the PII stage, for documents where a
-  recognizer fires), once, then caches them.
+  recognizer fires), once, then caches them. The person-name rules read POS through a
+  `PosColumn` (`mecab_output.py`): a token's POS is sliced off the output when asked, and the
+  tokens of a POS are found by one search of it; splitting the whole output for every token's
+  POS cost a sixth of MeCab's parse on the documents those rules read.
 - Long texts are cut on line boundaries into pieces of at most `max_piece_chars` (100 k) so
   MeCab's lattice stays small; offsets stay relative to the whole text.
 """
@@ -36,6 +39,8 @@ from transforms.mecab_output import (
     POS_OF_ID_FIELD,
     SEPARATOR,
     AnalysisError,
+    IdFields,
+    PosColumn,
     build_tagger,
     lemma_tagger,
     output_has_pos,
@@ -82,8 +87,8 @@ class TokenTable(Sequence[Token]):
     Equal to any sequence of the same Tokens (a tuple of Token included).
     """
 
-    __slots__ = ("_columns", "_fields", "_ids", "_lemmas", "_pieces", "_text", "_tokens",
-                 "ends", "starts")
+    __slots__ = ("_columns", "_fields", "_ids", "_lemmas", "_pieces", "_pos", "_spans", "_text",
+                 "_tokens", "ends", "starts")
 
     def __init__(self, starts: np.ndarray, ends: np.ndarray, fields: str, text: str,
                  pieces: tuple[Piece, ...]) -> None:
@@ -95,6 +100,8 @@ class TokenTable(Sequence[Token]):
         self._ids: list[str] | None = None
         self._lemmas: dict[int, str] = {}
         self._columns: tuple[list[int], list[int], list[str]] | None = None
+        self._pos: PosColumn | None = None
+        self._spans: tuple[list[int], list[int]] | None = None
         self._tokens: tuple[Token, ...] | None = None
 
     @classmethod
@@ -106,13 +113,30 @@ class TokenTable(Sequence[Token]):
             self._ids = self._fields.split(SEPARATOR)[ID_FIELD::ID_FIELDS]
         return self._ids
 
+    def _span_lists(self) -> tuple[list[int], list[int]]:
+        if self._spans is None:
+            self._spans = (self.starts.tolist(), self.ends.tolist())
+        return self._spans
+
     def spans_and_pos(self) -> tuple[list[int], list[int], list[str]]:
-        """(starts, ends, pos) as Python lists, built once, then cached: what the person-name
-        recognizer reads, without a lemma."""
+        """(starts, ends, pos) as Python lists, built once, then cached."""
         if self._columns is None:
             pos = list(map(POS_OF_ID_FIELD.__getitem__, self._id_fields()))
-            self._columns = (self.starts.tolist(), self.ends.tolist(), pos)
+            self._columns = (*self._span_lists(), pos)
         return self._columns
+
+    def pos_column(self) -> PosColumn:
+        """Each token's POS, read only where asked (`PosColumn`), then the column is cached."""
+        if self._pos is None:
+            self._pos = PosColumn(IdFields.of_output(self._fields))
+        return self._pos
+
+    def spans_and_pos_column(self) -> tuple[list[int], list[int], Sequence[str]]:
+        """(starts, ends, pos): what the person-name recognizer reads. The POS are the full
+        list where it was built already, else a `PosColumn` that reads a token's when asked."""
+        if self._columns is not None:
+            return self._columns
+        return (*self._span_lists(), self.pos_column())
 
     def columns(self) -> tuple[list[int], list[int], list[str], list[str]]:
         """(starts, ends, pos, lemmas) as Python lists (every lemma: the text is tagged again)."""
@@ -139,7 +163,8 @@ class TokenTable(Sequence[Token]):
         bounds = window_bounds(self._text, piece, int(self.starts[index]),
                                int(self.ends[index]))
         if bounds != (piece.start, piece.end):
-            whole = Tagged(self.starts, self.ends, self._id_fields())
+            ids = self._ids if self._ids is not None else self.pos_column().fields
+            whole = Tagged(self.starts, self.ends, ids)
             self._lemmas.update(window_lemmas(
                 self._text, whole, piece, bounds,
                 lambda start, end: _tag_lemmas(self._text, start, end)))
@@ -161,7 +186,7 @@ class TokenTable(Sequence[Token]):
         """One token, built from the columns alone."""
         if self._tokens is not None:
             return self._tokens[index]
-        starts, ends, pos = self.spans_and_pos()
+        starts, ends, pos = self.spans_and_pos_column()
         return Token(starts[index], ends[index], pos[index], self.lemma(index))
 
     def tokens(self) -> tuple[Token, ...]:

@@ -153,5 +153,7 @@ class RunBuffer:
                    for key, rows in self._rows.items()]
         if self._rows:
             self._rows, self._bytes = {}, 0
-            release_freed_memory()  # the buffer's rows: else the writers stack on them
+            # The buffer's rows (plain values: freed by their counts, no cycle to collect):
+            # else the writers stack on them.
+            release_freed_memory(collect_cycles=False)
         return spilled

@@ -33,3 +33,21 @@ def test_memory_freed_below_a_live_object_goes_back_to_the_system() -> None:
     assert pin.endswith(b"pin")
     assert before - after > 100 * MB
 
+
+@pytest.mark.skipif(_glibc() is None or not Path("/proc/self/statm").exists(),
+                    reason="malloc_trim is glibc's, and RSS is read from Linux /proc")
+def test_pages_go_back_without_collecting_cycles(monkeypatch) -> None:
+    import gc
+
+    collected: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
+    blocks = [bytes(1000) + i.to_bytes(8, "little") for i in range(200_000)]
+    pin = bytes(1000) + b"pin"
+    del blocks
+    before = resident_bytes()
+    release_freed_memory(collect_cycles=False)
+    assert before - resident_bytes() > 100 * MB and pin.endswith(b"pin")
+    assert not collected
+    release_freed_memory()
+    assert collected == [1]
+

@@ -22,6 +22,7 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerR
 
 from schemas.records import Token
 from transforms.analyze import TokenTable
+from transforms.mecab_output import PosColumn
 from transforms.recognizers.name_context import (
     context_name_spans,
     foreign_name_spans,
@@ -135,7 +136,7 @@ def token_columns(tokens: Sequence[Token]) -> Columns:
     """(starts, ends, pos) of `tokens`, as lists: indexing a list is what the rules below do
     per token, and a `TokenTable` would build a Token for each index."""
     if isinstance(tokens, TokenTable):
-        return tokens.spans_and_pos()
+        return tokens.spans_and_pos_column()
     toks = tuple(tokens)
     return list(map(_START_OF, toks)), list(map(_END_OF, toks)), list(map(_POS_OF, toks))
 
@@ -152,21 +153,33 @@ def name_columns(tokens: Sequence[Token]) -> tuple[Columns, frozenset[int]]:
     if pos_contains is not None and not pos_contains(_SPACE_POS):
         return cols, frozenset()
     starts, ends, poss = cols
-    spaces = _indices_of({p for p in set(poss) if p.startswith(_SPACE_POS)}, poss)
+    spaces = _indices_starting(poss, _SPACE_POS)
     if not spaces:
         return cols, frozenset()
-    kept: tuple[list[int], list[int], list[str]] = ([], [], [])
-    after_space: set[int] = set()
+    # The token after the k-th space token is at its index less the k spaces before it.
+    after_space = frozenset(at - k for k, at in enumerate(spaces))
+    return (_without(starts, spaces), _without(ends, spaces), _without(poss, spaces)), after_space
+
+
+def _indices_starting(poss: Sequence[str], prefix: str) -> list[int]:
+    """The sorted indices of the POS in `poss` that start with `prefix`: searched in MeCab's
+    output by a `PosColumn`, which never reads the others."""
+    if isinstance(poss, PosColumn):
+        return poss.indices_starting(prefix)
+    return _indices_of({p for p in set(poss) if p.startswith(prefix)}, poss)
+
+
+def _without(items: Sequence, indices: list[int]) -> Sequence:
+    """`items` without those at `indices` (sorted): a `PosColumn` leaves them out itself, a
+    list is copied slice by slice, in C, not item by item."""
+    if isinstance(items, PosColumn):
+        return items.without(indices)
+    kept: list = []
     previous = 0
-    for at in [*spaces, len(poss)]:
-        # Slices between the space tokens: copied in C, not token by token.
-        kept[0].extend(starts[previous:at])
-        kept[1].extend(ends[previous:at])
-        kept[2].extend(poss[previous:at])
-        if at < len(poss):
-            after_space.add(len(kept[0]))
+    for at in [*indices, len(items)]:
+        kept.extend(items[previous:at])
         previous = at + 1
-    return kept, frozenset(after_space)
+    return kept
 
 
 def _indices_of(values: set[str], items: Sequence[str]) -> list[int]:
@@ -351,7 +364,7 @@ class JaPersonRecognizer(EntityRecognizer):
         n = len(starts)
         if not n:
             return [], [], []
-        tagged = _indices_of({p for p in set(poss) if p.startswith(_PERSON_POS)}, poss)
+        tagged = _indices_starting(poss, _PERSON_POS)
         tagged_starts = [int(starts[k]) for k in tagged]
         anchors = set(tagged)
         for match in _HONOUR_AFTER.finditer(text):
