@@ -171,7 +171,25 @@ def id_field_ends_starting(body: str, prefix: str) -> list[int]:
             if m.group(1) is None or POS_OF_ID_FIELD[m.group(1)].startswith(prefix)]
 
 
-class IdFields(Sequence[str]):
+class _LazyColumn(Sequence[str]):
+    """A column of strings computed per item when read; a slice gives a list."""
+
+    __slots__ = ()
+
+    def _item(self, index: int) -> str:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        return self._item(index)
+
+
+class IdFields(_LazyColumn):
     """Each token's id field, sliced off the id tagger's output only for the tokens asked for:
     splitting the whole output makes three strings per token that nobody reads."""
 
@@ -192,13 +210,7 @@ class IdFields(Sequence[str]):
     def __len__(self) -> int:
         return len(self.starts)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def _item(self, index: int) -> str:
         return self.body[self.starts[index]:self.ends[index]]
 
     def without(self, indices: Sequence[int]) -> IdFields:
@@ -206,7 +218,7 @@ class IdFields(Sequence[str]):
         return IdFields(self.body, np.delete(self.starts, indices), np.delete(self.ends, indices))
 
 
-class PosColumn(Sequence[str]):
+class PosColumn(_LazyColumn):
     """Each token's POS, read off the id tagger's output only for the tokens asked for.
 
     The person-name rules read POS near evidence and search for a few POS among all tokens;
@@ -221,14 +233,8 @@ class PosColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self.fields)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        return POS_OF_ID_FIELD[self.fields[index]]
+    def _item(self, index: int) -> str:
+        return POS_OF_ID_FIELD[self.fields._item(index)]
 
     def indices_starting(self, prefix: str) -> list[int]:
         """The sorted indices of the tokens whose POS starts with `prefix`."""
