@@ -2,15 +2,19 @@
 
     .venv/bin/python -m bench.scale [--sizes 15,150,600] [--workers 1,2] [--check-identical]
                                     [--runner direct|portable] [--work DIR] [--keep]
-                                    [--json OUT] [--build-only]
+                                    [--reference-every S] [--json OUT] [--build-only]
 
 For each size (MB of JSONL, fractions allowed) it builds, or reuses from `--work`, a corpus of
 distinct documents recombined from the man pages (bench/scale_corpus.py), checks a sample of
 it for near-duplicates (datasketch) and Kura's quality rules, times raw fugashi tokenization
 of its texts (`tagger(text)`, surfaces only, as bench/pipeline.py does; the first 20 M
-characters) before and again after its runs, the two pooled into the size's reference, then
-runs `kura onboard` on it once per worker count into a fresh store and measures wall time and
-the peak RSS of the whole process tree (bench/scale_run.py). `--runner portable` runs each
+characters) before and again after its runs, then runs `kura onboard` on it once per worker
+count into a fresh store and measures wall time and the peak RSS of the whole process tree
+(bench/scale_run.py). Every `--reference-every` seconds of a run, the run's processes are
+paused while raw fugashi tokenizes a fixed 2 M-character sample of the corpus
+(bench/scale_reference.py); the pauses' rates, pooled over the size's runs, are the size's
+reference, and the run's wall time leaves the pauses out. With `--reference-every 0` the
+before and after measurements, pooled, are the reference instead. `--runner portable` runs each
 onboard on Beam's portable runner instead: it starts kura's local job service and an EXTERNAL
 worker pool for the run (bench/scale_portable.py), passes `--workers` on as SDK workers, and
 samples their process trees with the onboard's. It prints one table row per configuration, the
@@ -31,13 +35,14 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bench._common import corpus_path
 from bench.scale_corpus import CorpusInfo, build_corpus, iter_texts, sample_check, size_label
 from bench.scale_portable import local_cluster
+from bench.scale_reference import fugashi_rate, sample_texts
 from bench.scale_run import RunFigures, psutil, run_onboard
 
 COLUMNS = ("size MB", "documents", "workers", "wall s", "peak RSS GB", "chars/s",
@@ -79,6 +84,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=1000,
                         help="documents checked for near-duplicates and quality (0: none)")
     parser.add_argument("--interval", type=float, default=0.15, help="RSS sampling period, s")
+    parser.add_argument("--reference-every", type=float, default=10.0, metavar="SECONDS",
+                        help="pause each run this often to measure raw fugashi in its stretch "
+                             "of time (0: only before and after the runs)")
     parser.add_argument("--keep", action="store_true", help="keep the stores")
     parser.add_argument("--check-identical", action="store_true",
                         help="compare every configuration's shards with the one-worker run's")
@@ -87,6 +95,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.files < 1:
         parser.error("--files must be 1 or more")
+    if args.reference_every < 0:
+        parser.error("--reference-every must be 0 or more")
     return args
 
 
@@ -150,13 +160,25 @@ def raw_fugashi(info: CorpusInfo, batch: int = 2000, max_chars: int = REFERENCE_
     return RawRate(chars / best, chars / best_cpu, (chars / best,))
 
 
+def in_run_reference(outside: RawRate, runs: list[RunFigures]) -> RawRate:
+    """The size's reference from the rates measured in its runs' pauses, pooled; `outside`
+    (before and after the runs) when no run was paused. Characters per CPU second stay
+    `outside`'s: a pause measures wall time, alone on the machine but for other tenants."""
+    rates = [rate for run in runs for rate in run.reference_rates]
+    if not rates:
+        return outside
+    return RawRate(_pool(rates), outside.chars_per_cpu_second, tuple(rates))
+
+
+def _pool(values: list[float]) -> float:
+    """Rates of the same work pooled: the work over the summed time."""
+    return len(values) / sum(1 / v for v in values)
+
+
 def pooled(rates: list[RawRate]) -> RawRate:
     """One rate for several measurements of the same work: characters over the summed time."""
-    def pool(values: list[float]) -> float:
-        return len(values) / sum(1 / v for v in values)
-
-    return RawRate(pool([r.chars_per_second for r in rates]),
-                   pool([r.chars_per_cpu_second for r in rates]),
+    return RawRate(_pool([r.chars_per_second for r in rates]),
+                   _pool([r.chars_per_cpu_second for r in rates]),
                    tuple(p for r in rates for p in r.passes))
 
 
@@ -347,18 +369,29 @@ def main(argv: list[str] | None = None) -> int:
         raw = raw_fugashi(info)
         print(f"  raw fugashi before the runs: {raw.chars_per_second / 1e6:.2f} M chars/s "
               f"({raw.chars_per_cpu_second / 1e6:.2f} M per CPU second)", flush=True)
+        measure = (fugashi_rate(sample_texts(iter_texts(info))) if args.reference_every
+                   else None)
         for w in args.workers:
             progress(f"corpus {label} MB: onboard with {w} worker(s)")
-            run = runs[(size, w)] = onboard(args, Path(info.folder), label, w)
+            run = runs[(size, w)] = onboard(args, Path(info.folder), label, w, measure)
             status = (f", CPU-time ratio to raw fugashi (before) {_cpu_ratio(info, run, raw):.3f}"
                       if run.ok else f" FAILED: {run.error}")
             print(f"  {w} worker(s): {run.wall_seconds:.1f} s, peak RSS "
                   f"{run.peak_rss_bytes / GB:.2f} GB over {run.peak_processes} process(es), "
                   f"counts {run.counts}{status}", flush=True)
+            if run.reference_rates:
+                print(f"    raw fugashi in its {len(run.reference_rates)} pause(s), "
+                      f"{run.paused_seconds:.1f} s left out of its wall time: "
+                      f"{_pool(run.reference_rates) / 1e6:.2f} M chars/s (from "
+                      f"{min(run.reference_rates) / 1e6:.2f} to "
+                      f"{max(run.reference_rates) / 1e6:.2f})", flush=True)
         after = raw_fugashi(info)
-        raw = raws[size] = pooled([raw, after])
+        outside = pooled([raw, after])
+        raw = raws[size] = in_run_reference(outside, [runs[(size, w)] for w in args.workers])
+        which = "the runs' pauses" if raw is not outside else "before and after, pooled"
         print(f"  raw fugashi after the runs: {after.chars_per_second / 1e6:.2f} M chars/s; "
-              f"pooled {raw.chars_per_second / 1e6:.2f} M chars/s, the reference of this size",
+              f"before and after pooled {outside.chars_per_second / 1e6:.2f} M chars/s; the "
+              f"reference of this size ({which}): {raw.chars_per_second / 1e6:.2f} M chars/s",
               flush=True)
     if args.build_only:
         return _finish(args, corpora, checks, raws, runs, [], [], [], [], started)
@@ -366,18 +399,22 @@ def main(argv: list[str] | None = None) -> int:
                    started)
 
 
-def onboard(args: argparse.Namespace, corpus: Path, label: str, workers: int) -> RunFigures:
+def onboard(args: argparse.Namespace, corpus: Path, label: str, workers: int,
+            measure: Callable[[], float] | None = None) -> RunFigures:
     """One timed onboard with the chosen runner (a fresh local job service and worker pool for
-    each portable run, started before the clock starts, so its memory is this run's alone)."""
+    each portable run, started before the clock starts, so its memory is this run's alone),
+    paused for `measure` every `--reference-every` seconds."""
     runs = args.work / "runs"
+    pauses = {"reference": measure, "reference_every": args.reference_every}
     if args.runner == "direct":
         return run_onboard(corpus, runs / f"{label}mb-w{workers}", workers, args.interval,
-                           args.keep, args.work)
+                           args.keep, args.work, **pauses)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with local_cluster(runs / f"{label}mb-portable-w{workers}-services") as cluster:
         figures = run_onboard(corpus, runs / f"{label}mb-portable-w{workers}", workers,
                               args.interval, args.keep, args.work, runner="PortableRunner",
-                              beam_args=cluster.beam_args(), extra_roots=cluster.pids)
+                              beam_args=cluster.beam_args(), extra_roots=cluster.pids,
+                              **pauses)
     # The services are this process's children too: once stopped (their workers reaped by the
     # pool), their CPU time is in the children's usage, start-up included.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -18,10 +18,12 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._common import REPO
+from bench.scale_reference import PausedReference
 
 CORPUS_ID = "bench-scale"
 SITE_ID = "bench-scale"
@@ -67,6 +69,32 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _proc_tree(pid: int) -> tuple[int, int]:
+    total = count = 0
+    for current in _descendants(pid):
+        try:
+            total += int(Path(f"/proc/{current}/statm").read_text().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        count += 1
+    return total, count
+
+
+def tree_pids(*roots: int) -> list[int]:
+    """The pids of `roots` and all their descendants that are alive now."""
+    pids: list[int] = []
+    for root in roots:
+        if psutil is not None:
+            try:
+                parent = psutil.Process(root)
+                pids += [root, *(p.pid for p in parent.children(recursive=True))]
+            except psutil.NoSuchProcess:
+                continue
+        elif Path(f"/proc/{root}").exists():
+            pids += _descendants(root)
+    return pids
+
+
+def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = defaultdict(list)
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -75,16 +103,12 @@ def _proc_tree(pid: int) -> tuple[int, int]:
             except OSError:
                 continue
             children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
-    total, count, todo = 0, 0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
-        try:
-            total += int(Path(f"/proc/{current}/statm").read_text().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-        count += 1
+        found.append(current)
         todo.extend(children.get(current, ()))
-    return total, count
+    return found
 
 
 def tree_rss(pid: int) -> tuple[int, int]:
@@ -142,6 +166,10 @@ class RunFigures:
     error: str | None = None  # the last line of stderr, when the run failed
     store: str | None = None  # kept stores only
     rss_timeline: list[tuple[float, int]] = field(default_factory=list)
+    # Raw fugashi measured in the run's pauses (chars/s each), and the pauses' length, which
+    # wall_seconds leaves out (bench/scale_reference.py).
+    reference_rates: list[float] = field(default_factory=list)
+    paused_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -191,11 +219,14 @@ def _summary_counts(store: Path) -> dict:
 
 def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: float,
                 keep: bool, work: Path, runner: str = "DirectRunner",
-                beam_args: tuple[str, ...] = (), extra_roots: tuple[int, ...] = ()
+                beam_args: tuple[str, ...] = (), extra_roots: tuple[int, ...] = (),
+                reference: Callable[[], float] | None = None, reference_every: float = 0.0
                 ) -> RunFigures:
     """Fresh store (`keys init`), then the timed, sampled `onboard` of every part file, with
     `runner` and the `beam_args` after `--`; `extra_roots` are process trees outside the onboard
-    process that do its work (a portable runner's job service and worker pool), sampled too."""
+    process that do its work (a portable runner's job service and worker pool), sampled too.
+    With `reference` and `reference_every`, the run is paused every `reference_every` seconds
+    for a call of `reference` (raw fugashi's rate), and its wall time leaves the pauses out."""
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
@@ -229,8 +260,19 @@ def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: floa
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=err)
         sampler = TreeSampler(process.pid, interval, extra_roots)
         sampler.start()
+        pauses = None
+        if reference is not None and reference_every > 0:
+            pauses = PausedReference(lambda: tree_pids(process.pid, *extra_roots), reference,
+                                     reference_every)
+            pauses.start()
         code = process.wait()
-        wall = time.perf_counter() - start
+        if pauses is not None:
+            pauses.stop()
+            if pauses.error is not None:
+                raise RuntimeError("the reference measured in the run's pauses failed"
+                                   ) from pauses.error
+        paused = pauses.paused_seconds if pauses is not None else 0.0
+        wall = time.perf_counter() - start - paused
         sampler.stop()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
@@ -242,7 +284,9 @@ def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: floa
         load_after=round(os.getloadavg()[0], 2), counts=_summary_counts(store),
         shards=shard_digests(store), rss_timeline=downsample(sampler.timeline),
         error=None if code in (0, 3) else (lines[-1] if lines else f"exit {code}"),
-        store=str(store) if keep else None)
+        store=str(store) if keep else None,
+        reference_rates=[round(r) for r in pauses.rates] if pauses is not None else [],
+        paused_seconds=round(paused, 2))
     if not keep:
         shutil.rmtree(store, ignore_errors=True)
     return figures
