@@ -54,6 +54,11 @@ def fugashi_rate(texts: Sequence[str]) -> Callable[[], float]:
     return measure
 
 
+def pool_rates(rates: Sequence[float]) -> float:
+    """Rates of the same work as one: the work over the summed time."""
+    return len(rates) / sum(1 / rate for rate in rates)
+
+
 def _signal_all(pids: Sequence[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):  # ended since the listing
@@ -119,6 +124,4 @@ class PausedReference(threading.Thread):
 
     def pooled_rate(self) -> float | None:
         """The pauses' rates as one: the same work over their summed time."""
-        if not self.rates:
-            return None
-        return len(self.rates) / sum(1 / r for r in self.rates)
+        return pool_rates(self.rates) if self.rates else None

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.scale import equal_speed_speedup, speedups, targets
 from bench.scale_reference import PausedReference, fugashi_rate, sample_texts
-from bench.scale_run import tree_pids
+from bench.scale_run import RunFigures, tree_pids
 
 
 def _state(pid: int) -> str:
@@ -89,3 +90,38 @@ def test_sample_and_rate_of_raw_fugashi():
     assert sample == texts[:4]  # 500 characters each: the fourth reaches 2,000
     assert sample_texts([], max_chars=10) == []
     assert fugashi_rate(sample)() > 0
+
+
+def _run(workers: int, wall: float, rates: list[float]) -> RunFigures:
+    return RunFigures(workers=workers, exit_code=0, wall_seconds=wall, cpu_seconds=wall,
+                      peak_rss_bytes=1, peak_processes=1, samples=1, load_before=0.0,
+                      load_after=0.0, reference_rates=rates)
+
+
+def test_speed_up_at_equal_machine_speed_scales_each_run_by_its_own_pauses():
+    # The machine ran the two-worker run 1.25x faster: 1.5x of wall time is 1.2x of work.
+    one, two = _run(1, 150.0, [1.0, 1.0]), _run(2, 100.0, [1.25])
+    assert equal_speed_speedup(one, two) == pytest.approx(1.2)
+    (found,) = speedups({(150.0, 1): one, (150.0, 2): two}, [150.0], [1, 2])
+    assert found["speedup"] == pytest.approx(1.5)
+    assert found["equalSpeedSpeedup"] == pytest.approx(1.2)
+    assert found["referenceRates"] == [pytest.approx(1.0), pytest.approx(1.25)]
+    # Without pauses in both runs there is no equal-speed figure: the wall ratio stands alone.
+    assert equal_speed_speedup(one, _run(2, 100.0, [])) is None
+
+
+def test_the_speed_up_target_is_judged_at_equal_machine_speed_where_measured():
+    def verdict(one: RunFigures, two: RunFigures) -> dict:
+        runs = {(150.0, 1): one, (150.0, 2): two}
+        # `targets` reads only the corpora's sizes.
+        goals = targets(dict.fromkeys([150.0]), runs, [], speedups(runs, [150.0], [1, 2]))
+        return next(g for g in goals if g["target"] == "speed-up")
+
+    # 1.5x of wall time but 1.65x at equal speed (the machine slowed in the second run): passes.
+    slowed = verdict(_run(1, 150.0, [1.1]), _run(2, 100.0, [1.0]))
+    assert slowed["passed"] is True
+    assert "1.65x at equal machine speed (1.50x in wall time" in slowed["text"]
+    # 1.8x of wall time on a machine that sped up by a quarter is 1.44x: fails.
+    assert verdict(_run(1, 180.0, [1.0]), _run(2, 100.0, [1.25]))["passed"] is False
+    # Runs without pauses are judged by their wall times.
+    assert verdict(_run(1, 170.0, []), _run(2, 100.0, []))["passed"] is True
