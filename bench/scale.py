@@ -257,7 +257,7 @@ def speedups(runs: dict[tuple[float, int], RunFigures], sizes: list[float],
 def equal_speed_speedup(one: RunFigures, other: RunFigures) -> float | None:
     """`one`'s wall time over `other`'s, each scaled by the raw fugashi rate measured in its own
     pauses: what the speed-up would be had the machine run both at the same speed. The two runs
-    of a size come minutes apart, and this machine's speed drifts by a fifth in that time, so
+    of a size come minutes apart, and these machines' speed moved by 10-15% between them, so
     the plain ratio measures the drift as much as the workers. None without pauses in both."""
     if not (one.reference_rates and other.reference_rates):
         return None
