@@ -34,6 +34,7 @@ import itertools
 import json
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -364,8 +365,13 @@ def _camel_dict(value: object) -> object:
     return value
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: a run in progress is resumed and stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     source = corpus_path(args.source)
     args.work.mkdir(parents=True, exist_ok=True)
     corpora: dict[float, CorpusInfo] = {}

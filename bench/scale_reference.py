@@ -3,7 +3,7 @@
 On a shared machine the CPU's speed drifts: raw fugashi moved by 19% within one four-minute
 onboard of the 600 MB corpus, so a reference measured before and after the run may describe
 neither. `PausedReference` stops the run's process tree (SIGSTOP) every `every` seconds, times
-raw tokenization of a fixed sample (about a second), and resumes the tree (SIGCONT): the
+raw tokenization of a fixed sample (1-2.5 s), and resumes the tree (SIGCONT): the
 reference samples the same stretch of time as the run without the two sharing the cores, and
 the run's wall time leaves the pauses out. A stopped process uses no CPU, so its CPU time is
 untouched.
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-# About a second of tokenization a pause on these machines.
+# A pause's tokenization: 0.7-2.5 s on these machines (raw fugashi ran at 0.8-3 M chars/s).
 SAMPLE_CHARS = 2_000_000
 
 
@@ -121,7 +121,3 @@ class PausedReference(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
-
-    def pooled_rate(self) -> float | None:
-        """The pauses' rates as one: the same work over their summed time."""
-        return pool_rates(self.rates) if self.rates else None

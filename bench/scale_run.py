@@ -81,17 +81,8 @@ def _proc_tree(pid: int) -> tuple[int, int]:
 
 def tree_pids(*roots: int) -> list[int]:
     """The pids of `roots` and all their descendants that are alive now."""
-    pids: list[int] = []
-    for root in roots:
-        if psutil is not None:
-            try:
-                parent = psutil.Process(root)
-                pids += [root, *(p.pid for p in parent.children(recursive=True))]
-            except psutil.NoSuchProcess:
-                continue
-        elif Path(f"/proc/{root}").exists():
-            pids += _descendants(root)
-    return pids
+    return [pid for root in roots if Path(f"/proc/{root}").exists()
+            for pid in _descendants(root)]
 
 
 def _descendants(pid: int) -> list[int]:
@@ -265,15 +256,22 @@ def run_onboard(corpus_folder: Path, run_dir: Path, workers: int, interval: floa
             pauses = PausedReference(lambda: tree_pids(process.pid, *extra_roots), reference,
                                      reference_every)
             pauses.start()
-        code = process.wait()
-        if pauses is not None:
-            pauses.stop()
-            if pauses.error is not None:
-                raise RuntimeError("the reference measured in the run's pauses failed"
-                                   ) from pauses.error
+        try:
+            code = process.wait()
+        finally:
+            if pauses is not None:
+                pauses.stop()  # resumes the tree if it stands in a pause
+            if process.poll() is None:
+                # The harness was interrupted: the run goes with it (SIGTERM: kura's one-line
+                # stop, the run's staging recovered), never left orphaned, or stopped for good.
+                process.terminate()
+                process.wait()
         paused = pauses.paused_seconds if pauses is not None else 0.0
         wall = time.perf_counter() - start - paused
         sampler.stop()
+        if pauses is not None and pauses.error is not None:
+            raise RuntimeError("the reference measured in the run's pauses failed"
+                               ) from pauses.error
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     lines = (run_dir / "stderr.txt").read_text(errors="replace").strip().splitlines()

@@ -3,6 +3,8 @@ while it measures, always resumes them, and pools its rates as the same work ove
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import time
@@ -11,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from bench.scale import equal_speed_speedup, speedups, targets
-from bench.scale_reference import PausedReference, fugashi_rate, sample_texts
+from bench.scale_reference import PausedReference, fugashi_rate, pool_rates, sample_texts
 from bench.scale_run import RunFigures, tree_pids
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _state(pid: int) -> str:
@@ -76,10 +80,8 @@ def test_an_ended_tree_ends_the_pauses():
 
 
 def test_rates_pool_as_the_same_work_over_the_summed_time():
-    pauses = PausedReference(lambda: [], lambda: 1.0, every=1)
-    assert pauses.pooled_rate() is None
-    pauses.rates = [1.0, 3.0]
-    assert pauses.pooled_rate() == pytest.approx(1.5)  # 2 units over 1 + 1/3 seconds
+    assert pool_rates([1.0, 3.0]) == pytest.approx(1.5)  # 2 units over 1 + 1/3 seconds
+    assert pool_rates([2.0]) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="positive"):
         PausedReference(lambda: [], lambda: 1.0, every=0)
 
@@ -125,3 +127,56 @@ def test_the_speed_up_target_is_judged_at_equal_machine_speed_where_measured():
     assert verdict(_run(1, 180.0, [1.0]), _run(2, 100.0, [1.25]))["passed"] is False
     # Runs without pauses are judged by their wall times.
     assert verdict(_run(1, 170.0, []), _run(2, 100.0, []))["passed"] is True
+
+
+
+_INTERRUPTED_HARNESS = """
+import signal, sys, time
+from pathlib import Path
+from bench.scale import _exit_on_sigterm
+from bench.scale_run import run_onboard
+
+def slow_reference():
+    time.sleep(3)  # long enough for the signal to land while the tree is stopped
+    return 1.0
+
+signal.signal(signal.SIGTERM, _exit_on_sigterm)  # as bench.scale's main does
+folder, work = Path(sys.argv[1]), Path(sys.argv[2])
+run_onboard(folder, work / "run", 1, 0.2, False, work, reference=slow_reference,
+            reference_every=0.5)
+"""
+
+
+def _state_or_gone(pid: int) -> str:
+    try:
+        return _state(pid)
+    except OSError:
+        return "gone"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_harness_leaves_no_run_behind_stopped_or_running(tmp_path, signum):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "part-000.jsonl").write_text(
+        "".join(json.dumps({"text": f"第{i}章 倉庫の在庫を数える手順を説明します。" * 20},
+                           ensure_ascii=False) + "\n" for i in range(20)), encoding="utf-8")
+    harness = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_HARNESS, str(corpus),
+                                str(tmp_path / "work")], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        stopped: list[int] = []
+        while not stopped and time.monotonic() < deadline and harness.poll() is None:
+            time.sleep(0.1)
+            stopped = [pid for pid in tree_pids(harness.pid)[1:] if _state_or_gone(pid) == "T"]
+        assert stopped, "the run was never paused"
+        harness.send_signal(signum)
+        harness.wait(timeout=60)
+        time.sleep(0.5)
+        left = [pid for pid in stopped if _state_or_gone(pid) not in ("gone", "Z")]
+        assert left == [], "the interrupted harness left its run behind"
+    finally:
+        for pid in reversed(tree_pids(harness.pid)):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+        harness.wait()
